@@ -1,0 +1,56 @@
+"""The ``@behavior`` decorator that turns a function into a hypothesis test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from harness.claims import Claim
+from harness.hypothesis import HypothesisError, PromptPair, describe_errors
+
+F = TypeVar("F", bound=Callable[..., Any])
+MARKER = "behavior"
+_CLAIM = TypeAdapter(Claim)
+
+
+def behavior(
+    pair: PromptPair, claim: Claim, *, variants: Sequence[str] | None = None
+) -> Callable[[F], F]:
+    """Mark a test as checking ``claim`` on ``pair``.
+
+    The plugin parametrizes the test by model (``--model``) and by variant
+    (all of the pair's variants, or those named in ``variants``), samples until
+    the claim is decided, and maps the verdict to the test's outcome. The test
+    may take the ``outcome`` fixture (an :class:`harness.Outcome`) to assert
+    more; its body runs after the verdict has been reached.
+
+    Checked at import time, so a bad definition stops collection with a message
+    naming the hypothesis and field.
+    """
+    if not isinstance(pair, PromptPair):
+        raise HypothesisError(f"@behavior needs a PromptPair, got {type(pair).__name__}")
+    try:
+        claim = _CLAIM.validate_python(claim)
+    except ValidationError as exc:
+        raise HypothesisError(f"hypothesis {pair.id!r}: claim: {describe_errors(exc)}") from None
+    claim.check_against(pair)
+    known = [v.id for v in pair.resolved()]
+    chosen = list(variants) if variants is not None else known
+    unknown = [v for v in chosen if v not in known]
+    if unknown or not chosen:
+        raise HypothesisError(
+            f"hypothesis {pair.id!r}: variants: unknown {unknown or 'none chosen'} "
+            f"(known: {', '.join(known)})"
+        )
+
+    def decorate(fn: F) -> F:
+        marked = pytest.mark.usefixtures("outcome")(fn)
+        marked = getattr(pytest.mark, MARKER)(pair=pair, claim=claim, variants=tuple(chosen))(
+            marked
+        )
+        return marked  # type: ignore[no-any-return]
+
+    return decorate

@@ -1,0 +1,72 @@
+"""The results of a whole run: outcomes plus run metadata, as one JSON document."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from harness.config import RunSettings
+from harness.records import Outcome, Verdict
+from harness.sampling import Usage
+
+SCHEMA_VERSION = 1
+
+
+class ModelSummary(BaseModel):
+    """Totals for one model over a run."""
+
+    model: str
+    simulated: bool
+    verdicts: dict[str, int]
+    tests: int
+    compliance: float = Field(description="compliant draws / analysed draws over all arms")
+    draws: int
+    usage: Usage = Usage()
+
+
+class RunResults(BaseModel):
+    """Everything a run decided; the source of every report."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    started: dt.datetime
+    finished: dt.datetime
+    harness_version: str
+    settings: RunSettings
+    family_size: int
+    outcomes: list[Outcome]
+    usage: dict[str, Usage] = Field(default_factory=dict)
+
+    def models(self) -> list[str]:
+        seen: list[str] = []
+        for o in self.outcomes:
+            if o.model not in seen:
+                seen.append(o.model)
+        return seen
+
+    def summaries(self) -> list[ModelSummary]:
+        out = []
+        for model in self.models():
+            mine = [o for o in self.outcomes if o.model == model]
+            arms = [arm for o in mine for arm in o.arms]
+            analysed = sum(a.n for a in arms)
+            out.append(
+                ModelSummary(
+                    model=model,
+                    simulated=mine[0].simulated,
+                    verdicts={v.value: sum(o.verdict == v for o in mine) for v in Verdict},
+                    tests=len(mine),
+                    compliance=(sum(a.compliant for a in arms) / analysed) if analysed else 0.0,
+                    draws=analysed,
+                    usage=self.usage.get(model, Usage()),
+                )
+            )
+        return out
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(self.model_dump_json(indent=1), encoding="utf-8")
+        tmp.replace(path)

@@ -1,0 +1,142 @@
+"""Statistics: Wald's SPRT for Bernoulli shares, exact intervals, compliance.
+
+Every decision in the harness is a sequential probability ratio test between
+an *allowed* share ``p_ok`` and a *forbidden* share ``p_bad``:
+
+* crossing the upper boundary log((1-beta)/alpha) decides FAIL; the chance of
+  that when the true share is ``p_ok`` is at most ``alpha`` (false failure);
+* crossing the lower boundary log(beta/(1-alpha)) decides PASS; the chance of
+  that when the true share is ``p_bad`` is at most ``beta`` (missed behavior);
+* running out of budget first is INCONCLUSIVE, never a forced decision.
+
+Two-arm claims use Wald's own reduction: pair the k-th compliant control
+response with the k-th compliant treatment response and keep only discordant
+pairs. Given a discordant pair, the chance that the treatment side is the hit is
+theta = OR / (1 + OR) with OR the odds ratio; it is exactly 0.5 when both arms
+share the same rate, whatever that rate is, so the test's size does not depend
+on the unknown control share.
+
+Reference: A. Wald, *Sequential Analysis* (1947), ch. 5 and 6.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.stats import binomtest
+
+Decision = Literal["pass", "fail"]
+
+
+class SPRT(BaseModel):
+    """Wald's SPRT of ``p = p_ok`` (allowed) against ``p = p_bad`` (forbidden).
+
+    >>> t = SPRT(p_ok=0.5, p_bad=0.3, alpha=0.05, beta=0.1)
+    >>> t.decide(successes=0, n=9)
+    'fail'
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    p_ok: float = Field(gt=0.0, lt=1.0)
+    p_bad: float = Field(gt=0.0, lt=1.0)
+    alpha: float = Field(gt=0.0, lt=0.5)
+    beta: float = Field(gt=0.0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> SPRT:
+        if self.p_ok == self.p_bad:
+            raise ValueError("p_ok and p_bad must differ")
+        return self
+
+    @property
+    def upper(self) -> float:
+        """Log-likelihood-ratio boundary for FAIL."""
+        return math.log((1.0 - self.beta) / self.alpha)
+
+    @property
+    def lower(self) -> float:
+        """Log-likelihood-ratio boundary for PASS."""
+        return math.log(self.beta / (1.0 - self.alpha))
+
+    @property
+    def step_hit(self) -> float:
+        """LLR increment of one success."""
+        return math.log(self.p_bad / self.p_ok)
+
+    @property
+    def step_miss(self) -> float:
+        """LLR increment of one failure."""
+        return math.log((1.0 - self.p_bad) / (1.0 - self.p_ok))
+
+    def llr(self, successes: int, n: int) -> float:
+        """log L(p_bad) / L(p_ok) after ``successes`` hits in ``n`` trials."""
+        return successes * self.step_hit + (n - successes) * self.step_miss
+
+    def decide(self, successes: int, n: int) -> Decision | None:
+        """'fail', 'pass', or None to keep sampling."""
+        value = self.llr(successes, n)
+        if value >= self.upper:
+            return "fail"
+        if value <= self.lower:
+            return "pass"
+        return None
+
+    def first_decision(self, outcomes: list[bool]) -> tuple[Decision | None, int]:
+        """Walk a sequence of outcomes; return the decision and trials used."""
+        hits = 0
+        for i, hit in enumerate(outcomes, start=1):
+            hits += int(hit)
+            decision = self.decide(hits, i)
+            if decision is not None:
+                return decision, i
+        return None, len(outcomes)
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact two-sided interval for a binomial share (never below nominal coverage)."""
+    if n == 0:
+        return (0.0, 1.0)
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    return (float(ci.low), float(ci.high))
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval, for display only (its coverage dips below nominal)."""
+    if n == 0:
+        return (0.0, 1.0)
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
+
+
+def upper_bound(k: int, n: int, level: float) -> float:
+    """One-sided exact upper confidence bound for a share at ``level``."""
+    if n == 0:
+        return 1.0
+    if k == n:
+        return 1.0
+    ci = binomtest(k, n, alternative="less").proportion_ci(confidence_level=level, method="exact")
+    return float(ci.high)
+
+
+def discordant_theta(p_treatment: float, p_control: float) -> float:
+    """P(treatment is the hit | exactly one of a (control, treatment) pair hits)."""
+    a = p_treatment * (1.0 - p_control)
+    b = p_control * (1.0 - p_treatment)
+    return a / (a + b)
+
+
+def newcombe_interval(
+    k_t: int, n_t: int, k_c: int, n_c: int, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Newcombe's hybrid score interval for p_treatment - p_control."""
+    if n_t == 0 or n_c == 0:
+        return (-1.0, 1.0)
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    low, high = confint_proportions_2indep(
+        k_t, n_t, k_c, n_c, method="newcomb", compare="diff", alpha=1.0 - confidence
+    )
+    return (float(low), float(high))
