@@ -125,9 +125,9 @@ ZERO_VS_RANDOM = PromptPair(
 )
 
 
-@behavior(ZERO_VS_RANDOM, claims.equivalent("treatment", "random", value=0.5, margin=0.1))
+@behavior(ZERO_VS_RANDOM, claims.equivalent("treatment", "random", value=0.5, margin=0.15))
 def test_random_string_share_is_half() -> None:
-    """(a) The treatment's random-string share is 0.5 within 0.1 (equivalence)."""
+    """(a) The treatment's random-string share is 0.5 within 0.15 (equivalence)."""
 
 
 @behavior(
@@ -135,3 +135,12 @@ def test_random_string_share_is_half() -> None:
 )
 def test_no_avoidance_of_random_strings() -> None:
     """(b) The random-string share is not lower than the control's "zero" share by 0.2."""
+
+
+@behavior(
+    ZERO_VS_RANDOM,
+    claims.not_lower(("treatment", "random"), ("control", "word"), margin=0.2),
+    pooled=True,
+)
+def test_no_avoidance_over_all_paraphrases() -> None:
+    """(c) As (b), for the average over all variants, judged paraphrase by paraphrase."""

@@ -17,7 +17,11 @@ _CLAIM = TypeAdapter(Claim)
 
 
 def behavior(
-    pair: PromptPair, claim: Claim, *, variants: Sequence[str] | None = None
+    pair: PromptPair,
+    claim: Claim,
+    *,
+    variants: Sequence[str] | None = None,
+    pooled: bool = False,
 ) -> Callable[[F], F]:
     """Mark a test as checking ``claim`` on ``pair``.
 
@@ -26,6 +30,10 @@ def behavior(
     the claim is decided, and maps the verdict to the test's outcome. The test
     may take the ``outcome`` fixture (an :class:`harness.Outcome`) to assert
     more; its body runs after the verdict has been reached.
+
+    With ``pooled=True`` there is one test per model instead, deciding the
+    claim for the average over the chosen variants (paraphrases) with a
+    paraphrase-level test (:mod:`harness.pooled`) that reports their spread.
 
     Checked at import time, so a bad definition stops collection with a message
     naming the hypothesis and field.
@@ -45,12 +53,14 @@ def behavior(
             f"hypothesis {pair.id!r}: variants: unknown {unknown or 'none chosen'} "
             f"(known: {', '.join(known)})"
         )
+    if pooled and len(chosen) < 2:
+        raise HypothesisError(f"hypothesis {pair.id!r}: a pooled claim needs at least 2 variants")
 
     def decorate(fn: F) -> F:
         marked = pytest.mark.usefixtures("outcome")(fn)
-        marked = getattr(pytest.mark, MARKER)(pair=pair, claim=claim, variants=tuple(chosen))(
-            marked
-        )
+        marked = getattr(pytest.mark, MARKER)(
+            pair=pair, claim=claim, variants=tuple(chosen), pooled=pooled
+        )(marked)
         return marked  # type: ignore[no-any-return]
 
     return decorate

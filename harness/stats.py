@@ -24,10 +24,14 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy.stats import binomtest
+from scipy.stats import binom, binomtest
 
 Decision = Literal["pass", "fail"]
+FAIL, PASS, UNDECIDED = 1, -1, 0
+"""Decision codes of :meth:`SPRT.walk` (vectorized runs)."""
 
 
 class SPRT(BaseModel):
@@ -85,14 +89,46 @@ class SPRT(BaseModel):
         return None
 
     def first_decision(self, outcomes: list[bool]) -> tuple[Decision | None, int]:
-        """Walk a sequence of outcomes; return the decision and trials used."""
-        hits = 0
-        for i, hit in enumerate(outcomes, start=1):
-            hits += int(hit)
-            decision = self.decide(hits, i)
-            if decision is not None:
-                return decision, i
-        return None, len(outcomes)
+        """Walk a sequence of outcomes; return the decision and trials used.
+
+        One row of :meth:`walk`, so the runner and the calibration suite share
+        one code path.
+        """
+        if not outcomes:
+            return None, 0
+        codes, used = self.walk(np.asarray([outcomes], dtype=bool))
+        code = int(codes[0])
+        decision: Decision | None = "fail" if code == FAIL else "pass" if code == PASS else None
+        return decision, int(used[0])
+
+    def walk(
+        self,
+        outcomes: npt.NDArray[np.bool_],
+        lengths: npt.NDArray[np.int_] | None = None,
+    ) -> tuple[npt.NDArray[np.int_], npt.NDArray[np.int_]]:
+        """Run the SPRT over many sequences at once (one per row).
+
+        ``outcomes`` is a (runs, trials) boolean array; ``lengths`` (optional)
+        says how many leading trials of each row exist (the rest is padding).
+        Returns the decision code per row (:data:`FAIL`, :data:`PASS` or
+        :data:`UNDECIDED`) and the trials used (the stopping trial, or the
+        row's length when undecided).
+        """
+        runs, trials = outcomes.shape
+        if lengths is None:
+            lengths = np.full(runs, trials, dtype=np.int_)
+        hits = np.cumsum(outcomes, axis=1, dtype=np.int_)
+        n = np.arange(1, trials + 1, dtype=np.int_)[None, :]
+        llr = hits * self.step_hit + (n - hits) * self.step_miss
+        exists = n <= lengths[:, None]
+        up = (llr >= self.upper) & exists
+        crossed = (up | (llr <= self.lower)) & exists
+        decided = crossed.any(axis=1)
+        first = np.argmax(crossed, axis=1)
+        rows = np.arange(runs)
+        codes = np.where(decided, np.where(up[rows, first], FAIL, PASS), UNDECIDED)
+        used = np.where(decided, first + 1, np.minimum(lengths, trials))
+        return codes.astype(np.int_), used.astype(np.int_)
 
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -109,6 +145,16 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
         return (0.0, 1.0)
     ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
     return (float(ci.low), float(ci.high))
+
+
+def jeffreys(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Jeffreys interval, for display only (0 and n get the boundary fix: 0 or 1)."""
+    if n == 0:
+        return (0.0, 1.0)
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(k, n, alpha=1.0 - confidence, method="jeffreys")
+    return (0.0 if k == 0 else float(low), 1.0 if k == n else float(high))
 
 
 def upper_bound(k: int, n: int, level: float) -> float:
@@ -140,3 +186,32 @@ def newcombe_interval(
         k_t, n_t, k_c, n_c, method="newcomb", compare="diff", alpha=1.0 - confidence
     )
     return (float(low), float(high))
+
+
+def fixed_n_power(n: int, p_ok: float, p_bad: float, alpha: float) -> float:
+    """Power at ``p_bad`` of the one-sided exact binomial test of ``p_ok`` with ``n`` draws.
+
+    The test rejects (FAIL) when the count is at or beyond the exact critical
+    value, which keeps its size at most ``alpha`` (scipy's binomial cdf).
+    """
+    k = np.arange(n + 1)
+    if p_bad < p_ok:
+        reject = binom.cdf(k, n, p_ok) <= alpha  # lower tail
+        crit = int(k[reject].max()) if reject.any() else -1
+        return float(binom.cdf(crit, n, p_bad)) if crit >= 0 else 0.0
+    reject = binom.sf(k - 1, n, p_ok) <= alpha  # upper tail P(X >= k)
+    crit = int(k[reject].min()) if reject.any() else n + 1
+    return float(binom.sf(crit - 1, n, p_bad)) if crit <= n else 0.0
+
+
+def fixed_n_size(p_ok: float, p_bad: float, alpha: float, beta: float, limit: int = 100_000) -> int:
+    """Smallest n at which the fixed-n exact binomial test reaches power 1 - beta.
+
+    The conventional figure (53 for 0.5 vs 0.3, alpha 0.05, beta 0.1). The
+    exact test's power saw-tooths in n, so a few larger n fall short again.
+    """
+    target = 1.0 - beta
+    for n in range(1, limit + 1):
+        if fixed_n_power(n, p_ok, p_bad, alpha) >= target:
+            return n
+    raise ValueError("no fixed n within the limit reaches the requested power")
