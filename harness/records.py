@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.claims import Claim
-from harness.hypothesis import ArmName
+from harness.hypothesis import ArmName, Message
 
 
 class Verdict(StrEnum):
@@ -48,6 +48,9 @@ class ArmResult(BaseModel):
     )
     examples: dict[str, list[str]]
     draws: list[Draw]
+    messages: list[Message] = Field(
+        default_factory=list, description="the messages sent for this arm (the prompt)"
+    )
     errors: int = 0
 
     @property

@@ -1,0 +1,27 @@
+"""pytest-html integration: the chart, counts and examples of a test in its row.
+
+Does nothing unless pytest-html is installed and active; the plugin calls
+:func:`add_html_extras` from its ``pytest_runtest_makereport`` hook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from harness.records import Outcome
+from harness.report.html import fragment
+
+
+def add_html_extras(config: pytest.Config, report: pytest.TestReport, outcome: Outcome) -> None:
+    """Append an HTML extra with the test's chart and examples, if pytest-html runs."""
+    if not config.pluginmanager.hasplugin("html"):
+        return
+    try:
+        from pytest_html import extras
+    except ImportError:  # a different plugin registered under the name "html"
+        return
+    found: list[Any] = list(getattr(report, "extras", []))
+    found.append(extras.html(fragment(outcome)))
+    report.extras = found  # type: ignore[attr-defined]

@@ -1,0 +1,261 @@
+"""The HTML report: one self-contained page per run, rendered with jinja2.
+
+The page has no script and no external reference (inline CSS, charts as
+inline SVG, folds as ``<details>``), and its Content-Security-Policy forbids
+both, so it opens from disk with no network. Every piece of model text goes
+through jinja2's autoescaping; only the charts, drawn by matplotlib from
+numbers and hypothesis-defined category names, are inserted as markup.
+Secrets never reach the page: model arguments whose names look like
+credentials are masked (see :func:`redact`), and no environment is read.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from harness.records import ArmResult, Outcome
+from harness.report.charts import share_chart
+from harness.results import RunResults
+from harness.verdict import HEADLINES
+
+TEMPLATE = "report.html.j2"
+SECRET_NAME = re.compile(r"key|token|secret|passw|auth|credential|cookie|bearer", re.IGNORECASE)
+MASK = "***"
+
+
+def redact(value: Any, name: str = "") -> Any:
+    """``value`` with credential-like entries masked and URL user-info removed."""
+    if name and SECRET_NAME.search(name):
+        return MASK
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and "://" in value and "@" in value:
+        parts = urlsplit(value)
+        if parts.username or parts.password:
+            host = parts.hostname or ""
+            netloc = f"{host}:{parts.port}" if parts.port else host
+            return urlunsplit(parts._replace(netloc=netloc))
+    return value
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def test_label(outcome: Outcome) -> str:
+    """``test_name[variant]``, the row name shared with the terminal summary."""
+    test = outcome.test.split("::")[-1].split("[")[0] if outcome.test else outcome.hypothesis
+    return f"{test}[{outcome.variant}]"
+
+
+def _headline_share(outcome: Outcome) -> str:
+    shares = outcome.claim.shares()
+    if not shares:
+        return ""
+    target = shares[0]
+    for arm in outcome.arms:
+        if arm.arm == target.arm and arm.compliant:
+            return f"{target.category}={arm.shares[target.category]:.2f}"
+    return ""
+
+
+def _arm_view(arm: ArmResult) -> dict[str, Any]:
+    rows = []
+    for name in arm.categories:
+        low, high = arm.intervals[name]
+        rows.append(
+            {
+                "name": name,
+                "count": arm.counts.get(name, 0),
+                "share": _pct(arm.shares[name]),
+                "ci": f"{_pct(low)} - {_pct(high)}",
+            }
+        )
+    for name in ("refusal", "other"):
+        if arm.counts.get(name):
+            rows.append({"name": f"{name} (off-protocol)", "count": arm.counts[name]})
+            rows[-1].update({"share": "", "ci": ""})
+    return {
+        "name": arm.arm,
+        "n": arm.n,
+        "compliant": arm.compliant,
+        "compliance": _pct(arm.compliance),
+        "errors": arm.errors,
+        "rows": rows,
+        "messages": arm.messages,
+        "examples": list(arm.examples.items()),
+        "draws": [
+            {
+                "index": d.index,
+                "category": d.category or ("error" if d.error else ""),
+                "text": d.text if d.error is None else f"[error] {d.error}",
+            }
+            for d in arm.draws
+        ],
+    }
+
+
+def _outcome_view(outcome: Outcome, index: int) -> dict[str, Any]:
+    difference = None
+    if outcome.difference is not None:
+        low, high = outcome.difference
+        difference = f"{low:+.3f} to {high:+.3f}"
+    return {
+        "anchor": f"outcome-{index}",
+        "verdict": outcome.verdict.value,
+        "label": test_label(outcome),
+        "test": outcome.test,
+        "model": outcome.model,
+        "simulated": outcome.simulated,
+        "headline": f"{outcome.model} {HEADLINES[outcome.verdict]}",
+        "reason": outcome.reason,
+        "rule": outcome.rule,
+        # the chart is markup drawn from numbers and category identifiers, never model text
+        "chart": Markup(share_chart(outcome, chart_id=f"chart{index}")),
+        "arms": [_arm_view(a) for a in outcome.arms],
+        "gates": [
+            {
+                "description": g.description,
+                "llr": f"{g.llr:+.3f}",
+                "upper": f"{g.upper:.3f}",
+                "lower": f"{g.lower:.3f}",
+                "trials": g.trials,
+                "hits": g.hits,
+                "rates": f"{g.alpha:.3g} / {g.beta:.3g}",
+                "decision": (g.decision or "undecided").upper(),
+            }
+            for g in outcome.gates
+        ],
+        "difference": difference,
+        "draws": outcome.draws_per_arm,
+        "budget": outcome.max_draws,
+        "gate_alpha": f"{outcome.gate_alpha:.3g}",
+        "alpha": f"{outcome.alpha:g}",
+        "family_size": outcome.family_size,
+        "beta": f"{outcome.beta:g}",
+        "seed": outcome.seed,
+    }
+
+
+def _models_view(results: RunResults) -> list[dict[str, Any]]:
+    settings = results.settings
+    out = []
+    for s in results.summaries():
+        args = redact(settings.model_args.get(s.model, {}))
+        out.append(
+            {
+                "name": s.model,
+                "provider": s.model.split("/", 1)[0],
+                "simulated": s.simulated,
+                "temperature": f"{settings.generation.temperature:g}",
+                "max_tokens": settings.generation.max_tokens,
+                "seed": settings.seed,
+                "args": ", ".join(f"{k}={v}" for k, v in args.items()) or "-",
+                "tests": s.tests,
+                "draws": s.draws,
+                "compliance": _pct(s.compliance),
+                "calls": s.usage.calls,
+                "tokens": f"{s.usage.input_tokens} / {s.usage.output_tokens}",
+            }
+        )
+    return out
+
+
+def _matrix(results: RunResults, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    models = results.models()
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for outcome, view in zip(results.outcomes, views, strict=True):
+        key = (outcome.hypothesis, test_label(outcome))
+        row = rows.setdefault(
+            key, {"hypothesis": key[0], "label": key[1], "cells": [None] * len(models)}
+        )
+        row["cells"][models.index(outcome.model)] = {
+            "anchor": view["anchor"],
+            "verdict": outcome.verdict.value,
+            "simulated": outcome.simulated,
+            "share": _headline_share(outcome),
+            "n": outcome.draws_per_arm,
+        }
+    return list(rows.values())
+
+
+def render(results: RunResults) -> str:
+    """The report page of ``results`` as one HTML string."""
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    views = [_outcome_view(o, i) for i, o in enumerate(results.outcomes)]
+    settings = results.settings
+    counts: dict[str, int] = {}
+    for o in results.outcomes:
+        counts[o.verdict.value] = counts.get(o.verdict.value, 0) + 1
+    totals = f"{len(results.outcomes)} tests on {len(results.models())} models: " + ", ".join(
+        f"{v} {k}" for k, v in counts.items()
+    )
+    seconds = (results.finished - results.started).total_seconds()
+    run = {
+        "run_id": results.run_id,
+        "started": results.started.isoformat(timespec="seconds"),
+        "finished": results.finished.isoformat(timespec="seconds"),
+        "duration": f"{seconds:.1f} s",
+        "harness_version": results.harness_version,
+        "alpha": f"{settings.alpha:g}",
+        "beta": f"{settings.beta:g}",
+        "family_size": results.family_size,
+        "gate_alpha": f"{settings.alpha / max(1, results.family_size):.3g}",
+        "max_draws": settings.max_draws,
+        "batch_size": settings.batch_size,
+        "min_compliance": _pct(settings.min_compliance),
+        "seed": settings.seed,
+    }
+    return env.get_template(TEMPLATE).render(
+        run=run,
+        totals=totals,
+        models=_models_view(results),
+        rows=_matrix(results, views),
+        outcomes=views,
+    )
+
+
+def write_html(results: RunResults, path: Path) -> Path:
+    """Render ``results`` to ``path`` (written whole, then moved into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(results), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+FRAGMENT = """\
+<div class="harness-outcome">
+<p><b>{{ o.verdict }}</b>: {{ o.headline }}: {{ o.reason }}. <i>{{ o.rule }}</i></p>
+<div>{{ o.chart }}</div>
+<table>
+<tr><th>arm</th><th>category</th><th>count</th><th>share</th><th>95% CI</th><th>examples</th></tr>
+{% for arm in o.arms %}{% for c in arm.rows %}
+<tr><td>{{ arm.name }}</td><td>{{ c.name }}</td><td>{{ c.count }}</td><td>{{ c.share }}</td>
+<td>{{ c.ci }}</td><td>{% for cat, texts in arm.examples if cat == c.name.split(' ')[0] %}\
+{% for t in texts %}<code>{{ t }}</code> {% endfor %}{% endfor %}</td></tr>
+{% endfor %}{% endfor %}
+</table>
+<p>Draws: {{ o.draws }} per arm of {{ o.budget }}; alpha {{ o.gate_alpha }}, beta {{ o.beta }}.</p>
+</div>
+"""
+
+
+def fragment(outcome: Outcome) -> str:
+    """A small HTML block (chart, counts, examples) for one test, e.g. for pytest-html."""
+    env = Environment(autoescape=True, undefined=StrictUndefined)
+    return env.from_string(FRAGMENT).render(o=_outcome_view(outcome, 0))
