@@ -7,13 +7,14 @@ decided by a sequential test and maps the verdict to the test's outcome.
 """
 
 from harness import claims
+from harness.cache import DrawStore
 from harness.claims import Claim, Share
 from harness.config import RunSettings
 from harness.hypothesis import Arm, Category, HypothesisError, Message, PromptPair, Variant
 from harness.markers import behavior
 from harness.records import ArmResult, Draw, Outcome, Verdict
 from harness.runner import evaluate
-from harness.sampling import DrawStore, GenerationSettings, Sampler
+from harness.sampling import GenerationSettings, Sampler
 
 __all__ = [
     "Arm",

@@ -32,5 +32,12 @@ class RunSettings(BaseModel):
     inconclusive: Literal["fail", "skip", "pass"] = "fail"
     generation: GenerationSettings = GenerationSettings()
     report_dir: Path = Path("reports")
-    cache_dir: Path | None = None
+    cache_dir: Path | None = Field(default=None, description="draw cache folder; None: off")
     refresh: bool = False
+    max_calls: int | None = Field(default=None, gt=0, description="model calls allowed")
+    max_cost: float | None = Field(default=None, gt=0.0, description="USD allowed")
+    baseline: Path | None = Field(default=None, description="baseline file to compare with")
+    baseline_margin: float = Field(
+        default=0.0, ge=0.0, lt=1.0, description="share move tolerated before a regression"
+    )
+    update_baseline: bool = False

@@ -19,19 +19,28 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from harness import baseline as baselines
+from harness.cache import DEFAULT_CACHE_DIR, DrawStore
 from harness.claims import Claim
 from harness.config import DEFAULT_MODEL, DEFAULT_SEED, RunSettings
+from harness.costs import Budget, CostReport, PriceTable
 from harness.hypothesis import HypothesisError, PromptPair, describe_errors
 from harness.markers import MARKER
+from harness.models import local as local_models
 from harness.records import Outcome, Verdict
+from harness.report import RunPaths, publish, redact
+from harness.report.extras import add_html_extras
+from harness.report.progress import ThrottledProgress, interval_for, terminal_writer
 from harness.results import RunResults
 from harness.runner import evaluate
-from harness.sampling import DrawStore, GenerationSettings, Sampler, Usage
-from harness.summary import summary_lines
+from harness.sampling import Sampler, Usage
+from harness.settings_file import SettingsFileError, harness_table, pyproject_path
+from harness.summary import report_lines, summary_lines
 from harness.verdict import explain, short
 
 OUTCOME_KEY = "harness_outcome"
 USAGE_KEY = "harness_usage"
+PLAN_KEY = "harness_plan"
 
 
 @dataclass
@@ -45,6 +54,13 @@ class State:
     outcomes: list[Outcome] = field(default_factory=list)
     usage: dict[str, Usage] = field(default_factory=dict)
     results_path: Path | None = None
+    prices: PriceTable = field(default_factory=PriceTable.from_config)
+    budget_share: tuple[int, int] = (0, 1)  # (this worker, workers): budgets split under xdist
+    test_usage: dict[str, dict[str, Usage]] = field(default_factory=dict)
+    baseline: baselines.Baseline | None = None  # the stored rows (controller)
+    baseline_check: baselines.Comparison | None = None
+    baseline_lines: list[str] = field(default_factory=list)
+    plans: list[dict[str, Any]] = field(default_factory=list)
 
 
 STATE = pytest.StashKey[State]()
@@ -88,6 +104,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default=None, help="where run outputs go (default reports/)")
     group.addoption("--cache-dir", default=None, help="keep every draw on disk here and reuse it")
     group.addoption("--refresh", action="store_true", help="ignore cached draws (still writes)")
+    group.addoption(
+        "--no-cache",
+        action="store_true",
+        help=f"keep no draws on disk (default: cache in {DEFAULT_CACHE_DIR}/)",
+    )
+    group.addoption("--max-calls", type=int, default=None, help="stop drawing after N model calls")
+    group.addoption("--max-cost", type=float, default=None, help="stop drawing after USD spent")
+    group.addoption("--baseline", default=None, help="compare every row's shares with this file")
+    group.addoption(
+        "--baseline-margin",
+        type=float,
+        default=None,
+        help="share move tolerated (default 0: any move shown)",
+    )
+    group.addoption(
+        "--update-baseline", action="store_true", help="write this run's rows to --baseline"
+    )
+    group.addoption(
+        "--plan",
+        action="store_true",
+        help="call no model: print each test's expected draws and power (tests are skipped)",
+    )
 
     parser.addini("harness_models", "default models, one per line", type="linelist", default=[])
     for name in (
@@ -102,20 +140,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "max_tokens",
         "report_dir",
         "cache_dir",
+        "max_calls",
+        "max_cost",
+        "baseline",
+        "baseline_margin",
     ):
         parser.addini(f"harness_{name}", f"default for --{name.replace('_', '-')}", type="string")
 
 
 def _option(config: pytest.Config, name: str) -> Any:
+    """A setting: command line, then [tool.harness], then ini, else None."""
     value = config.getoption(name)
+    if value is None:
+        value = _file(config).get(name)
     if value is None:
         value = config.getini(f"harness_{name}") or None
     return value
 
 
+_FILE = pytest.StashKey[dict[str, Any]]()
+
+
+def _file(config: pytest.Config) -> dict[str, Any]:
+    """The [tool.harness] table of the rootdir's pyproject.toml (read once)."""
+    if _FILE not in config.stash:
+        try:
+            config.stash[_FILE] = harness_table(pyproject_path(config.rootpath, config.inipath))
+        except SettingsFileError as exc:
+            raise pytest.UsageError(f"[tool.harness]: {exc}") from None
+    return config.stash[_FILE]
+
+
 def settings_from(config: pytest.Config) -> RunSettings:
-    """Build the run's settings from the command line, then ini, then defaults."""
-    models = tuple(config.getoption("model") or config.getini("harness_models") or [DEFAULT_MODEL])
+    """Build the run's settings: command line, then [tool.harness], then ini, then defaults."""
+    models = tuple(
+        config.getoption("model")
+        or _file(config).get("models")
+        or config.getini("harness_models")
+        or [DEFAULT_MODEL]
+    )
     values: dict[str, Any] = {"models": models, "model_args": _model_args(config)}
     for name in (
         "seed",
@@ -127,6 +190,10 @@ def settings_from(config: pytest.Config) -> RunSettings:
         "inconclusive",
         "report_dir",
         "cache_dir",
+        "max_calls",
+        "max_cost",
+        "baseline",
+        "baseline_margin",
     ):
         value = _option(config, name)
         if value is not None:
@@ -136,8 +203,19 @@ def settings_from(config: pytest.Config) -> RunSettings:
         value = _option(config, name)
         if value is not None:
             generation[name] = value
-    values["generation"] = GenerationSettings(**generation)
-    values["refresh"] = bool(config.getoption("refresh"))
+    values["generation"] = generation
+    values["refresh"] = bool(config.getoption("refresh") or _file(config).get("refresh"))
+    values["update_baseline"] = bool(
+        config.getoption("update_baseline") or _file(config).get("update_baseline")
+    )
+    if config.getoption("no_cache") or _file(config).get("cache") is False:
+        values["cache_dir"] = None
+    else:  # on by default, relative paths from the rootdir
+        values["cache_dir"] = config.rootpath / values.get("cache_dir", DEFAULT_CACHE_DIR)
+    if values.get("baseline") is not None:
+        values["baseline"] = config.rootpath / values["baseline"]
+    if values["update_baseline"] and values.get("baseline") is None:
+        raise pytest.UsageError("--update-baseline needs --baseline PATH (or baseline in config)")
     try:
         return RunSettings(**values)
     except ValidationError as exc:
@@ -145,7 +223,8 @@ def settings_from(config: pytest.Config) -> RunSettings:
 
 
 def _model_args(config: pytest.Config) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+    configured = _file(config).get("model_args") or {}
+    out: dict[str, dict[str, Any]] = {m: dict(args) for m, args in configured.items()}
     for spec in config.getoption("model_arg"):
         match = re.fullmatch(r"(.+):([A-Za-z_]\w*)=(.*)", spec)
         if match is None:
@@ -163,10 +242,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(pair, claim, variants): a hypothesis test")
     settings = settings_from(config)
     config.stash[STATE] = State(settings=settings, started=dt.datetime.now(dt.UTC))
-    if getattr(config.option, "dist", "no") == "load" and getattr(
-        config.option, "numprocesses", None
-    ):
-        config.option.dist = "loadgroup"  # keep each model on one worker: one load per model
+    _configure_budget(config, config.stash[STATE])
+    if not _is_worker(config):
+        _load_baseline(config.stash[STATE])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n N``, send all tests of one model to one worker.
+
+    A local model is then loaded once per run, not once per worker, and API
+    models keep one connection pool. Other tests are balanced one by one.
+    (xdist's own ``loadgroup`` cannot be used: with pytest 9 its worker-side
+    renaming of node ids has no effect, so the groups are never formed.)
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    models = config.stash[STATE].settings.models
+
+    class ByModel(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            for model in models:
+                if nodeid.endswith((f"-{model}]", f"[{model}]")):
+                    return model
+            return nodeid
+
+    return ByModel(config, log)
 
 
 # -- collection ------------------------------------------------------------------------------
@@ -208,10 +311,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is None:
         return
     state = metafunc.config.stash[STATE]
-    metafunc.parametrize("harness_variant", marker.kwargs["variants"])
+    pooled = marker.kwargs.get("pooled", False)
+    metafunc.parametrize("harness_variant", ["pooled"] if pooled else marker.kwargs["variants"])
     metafunc.parametrize(
         "harness_model",
-        [pytest.param(m, id=m, marks=pytest.mark.xdist_group(m)) for m in state.settings.models],
+        [pytest.param(m, id=m) for m in state.settings.models],
     )
 
 
@@ -251,7 +355,24 @@ def _sampler(state: State) -> Sampler:
         s = state.settings
         store = DrawStore(s.cache_dir, refresh=s.refresh) if s.cache_dir else DrawStore()
         state.sampler = Sampler(s.generation, s.seed, store=store, model_args=s.model_args)
+        if s.max_calls is not None or s.max_cost is not None:
+            worker, workers = state.budget_share
+            state.sampler.budget = Budget(
+                state.sampler.usage, state.prices, s.max_calls, s.max_cost, worker, workers
+            )
     return state.sampler
+
+
+def _configure_budget(config: pytest.Config, state: State) -> None:
+    """Prices from [tool.harness.prices]; this worker's share of the call/cost budget."""
+    try:
+        state.prices = PriceTable.from_config(_file(config).get("prices"))
+    except ValidationError as exc:
+        raise pytest.UsageError(f"[tool.harness.prices]: {describe_errors(exc)}") from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        worker = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
+        state.budget_share = (worker, int(workerinput.get("workercount", 1)))
 
 
 @pytest.fixture
@@ -263,28 +384,88 @@ def outcome(request: pytest.FixtureRequest, harness_model: str, harness_variant:
     pair: PromptPair = marker.kwargs["pair"]
     claim: Claim = marker.kwargs["claim"]
     state = request.config.stash[STATE]
+    if request.config.getoption("plan"):
+        _skip_with_plan(request, claim, state)
     sampler = _sampler(state)
     before = {k: v.model_copy() for k, v in sampler.usage.items()}
+    loads_before = local_models.loaded_count()
     try:
         sampler.model(harness_model)
     except Exception as exc:  # unknown provider, missing key, missing file
         pytest.fail(f"model {harness_model!r} cannot be used: {exc}", pytrace=False)
-    result = evaluate(
-        pair,
-        harness_variant,
-        claim,
-        harness_model,
-        sampler,
-        state.settings,
-        family_size=max(1, state.family_size),
-        test=request.node.nodeid,
-    )
+    if marker.kwargs.get("pooled", False):  # one test over all variants (harness.pooled)
+        from harness.pooled import evaluate_pooled
+
+        result = evaluate_pooled(
+            pair,
+            marker.kwargs["variants"],
+            claim,
+            harness_model,
+            sampler,
+            state.settings,
+            family_size=max(1, state.family_size),
+            test=request.node.nodeid,
+            progress=_progress(request, state.settings.max_draws),
+        )
+    else:
+        result = evaluate(
+            pair,
+            harness_variant,
+            claim,
+            harness_model,
+            sampler,
+            state.settings,
+            family_size=max(1, state.family_size),
+            test=request.node.nodeid,
+            progress=_progress(request, state.settings.max_draws),
+        )
     request.node.stash[_OUTCOME] = result
     request.node.stash[_USAGE] = _usage_delta(before, sampler.usage)
+    request.node.stash[_USAGE].setdefault(harness_model, Usage()).loads = (
+        local_models.loaded_count() - loads_before
+    )
     return result
 
 
+def _progress(request: pytest.FixtureRequest, budget: int) -> ThrottledProgress | None:
+    """Throttled progress lines for a long test (not on xdist workers: no terminal there)."""
+    config = request.config
+    write = terminal_writer(config)
+    every = interval_for(config.get_verbosity())
+    if _is_worker(config) or write is None or every is None:
+        return None
+    return ThrottledProgress(write, request.node.name, budget, every)
+
+
 _OUTCOME = pytest.StashKey[Outcome]()
+_PLAN = pytest.StashKey[dict[str, Any]]()
+
+
+def _skip_with_plan(request: pytest.FixtureRequest, claim: Claim, state: State) -> None:
+    """``--plan``: compute the claim's operating characteristics, skip, call no model."""
+    from harness.planning import plan_claim
+    from harness.runner import gate_alpha
+
+    s = state.settings
+    alpha = gate_alpha(s.alpha, max(1, state.family_size))
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is not None and marker.kwargs.get("pooled", False):
+        from harness.pooled import plan_pooled
+
+        variants = len(marker.kwargs["variants"])
+        plan = plan_pooled(claim, alpha, s.beta, s.max_draws, variants, seed=s.seed)
+    else:
+        plan = plan_claim(claim, alpha, s.beta, s.max_draws, s.batch_size)
+    request.node.stash[_PLAN] = {
+        **plan.model_dump(mode="json"),
+        "test": request.node.nodeid,
+        "family_size": max(1, state.family_size),
+        "alpha": s.alpha,
+        "line": plan.line(),
+    }
+    pytest.skip(f"plan: {plan.line()}")
+
+
 _USAGE = pytest.StashKey[dict[str, Usage]]()
 
 
@@ -324,6 +505,9 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     found = item.stash.get(_OUTCOME, None)
+    planned = item.stash.get(_PLAN, None)
+    if planned is not None and report.when == "setup":
+        setattr(report, PLAN_KEY, planned)
     if found is not None and report.when == "call":
         setattr(report, OUTCOME_KEY, found.model_dump(mode="json"))
         setattr(
@@ -331,9 +515,13 @@ def pytest_runtest_makereport(
             USAGE_KEY,
             {k: v.model_dump() for k, v in item.stash.get(_USAGE, {}).items()},
         )
-        for key, value in _junit_properties(found):
+        spent = item.stash.get(_USAGE, {}).get(found.model)
+        cost = item.config.stash[STATE].prices.cost(found.model, spent) if spent else None
+        extra = [] if cost is None else [("cost_usd", f"{cost:.6f}")]
+        for key, value in [*_junit_properties(found), *extra]:
             item.user_properties.append((key, value))
             report.user_properties.append((key, value))
+        add_html_extras(item.config, report, found)
     return report
 
 
@@ -355,7 +543,7 @@ def pytest_report_to_serializable(
 ) -> Generator[None, dict[str, Any] | None, dict[str, Any] | None]:
     data = yield
     if data is not None:
-        for key in (OUTCOME_KEY, USAGE_KEY):
+        for key in (OUTCOME_KEY, USAGE_KEY, PLAN_KEY):
             if hasattr(report, key):
                 data[key] = getattr(report, key)
     return data
@@ -367,7 +555,7 @@ def pytest_report_from_serializable(
 ) -> Generator[None, Any, Any]:
     report = yield
     if report is not None:
-        for key in (OUTCOME_KEY, USAGE_KEY):
+        for key in (OUTCOME_KEY, USAGE_KEY, PLAN_KEY):
             if key in data:
                 setattr(report, key, data[key])
     return report
@@ -381,6 +569,10 @@ def _is_worker(config: pytest.Config) -> bool:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    planned = getattr(report, PLAN_KEY, None)
+    plan_config = _CONFIG.get("config")
+    if planned is not None and plan_config is not None and not _is_worker(plan_config):
+        plan_config.stash[STATE].plans.append(planned)
     raw = getattr(report, OUTCOME_KEY, None)
     if raw is None:
         return
@@ -389,7 +581,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     state = config.stash[STATE]
     state.outcomes.append(Outcome.model_validate(raw))
-    for model, usage in (getattr(report, USAGE_KEY, None) or {}).items():
+    per_test = getattr(report, USAGE_KEY, None) or {}
+    state.test_usage[report.nodeid] = {m: Usage.model_validate(u) for m, u in per_test.items()}
+    for model, usage in per_test.items():
         total = state.usage.setdefault(model, Usage())
         for key, value in usage.items():
             setattr(total, key, getattr(total, key) + value)
@@ -422,28 +616,96 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         family_size=max(o.family_size for o in state.outcomes),
         outcomes=state.outcomes,
         usage=state.usage,
+        costs=CostReport.build(state.prices, state.usage, state.test_usage),
     )
-    run_dir = Path(config.rootpath, state.settings.report_dir, run_id)
-    results.write(run_dir / "results.json")
-    state.results_path = run_dir / "results.json"
-    config.stash[_RESULTS] = results
+    _check_baseline(session, state, results)
+    # never write credentials: mask model arguments that look like keys or tokens
+    settings = state.settings.model_copy(update={"model_args": redact(state.settings.model_args)})
+    results = results.model_copy(update={"settings": settings})
+    base = Path(config.rootpath, state.settings.report_dir)
+    try:
+        paths = publish(results, base)  # results.json, index.html, logs/, latest
+    except Exception as exc:  # a report failure must not hide the run's verdicts
+        config.stash[_REPORT_ERROR] = f"{type(exc).__name__}: {exc}"
+        config.stash[_RESULTS] = results
+        return
+    state.results_path = paths.results
+    config.stash[_PATHS] = paths
+    if state.baseline_check is not None:
+        check = state.baseline_check.model_dump_json(indent=1)
+        (paths.run_dir / "baseline-check.json").write_text(check, encoding="utf-8")
+    config.stash[_RESULTS] = results.model_copy(update={"run_id": paths.run_dir.name})
+
+
+def _load_baseline(state: State) -> None:
+    """Read the baseline up front, so a missing or broken file stops the run before drawing."""
+    s = state.settings
+    if s.baseline is None or s.update_baseline:
+        return
+    if not s.baseline.is_file():
+        raise pytest.UsageError(f"no baseline at {s.baseline}: write it with --update-baseline")
+    try:
+        state.baseline = baselines.Baseline.read(s.baseline)
+    except ValueError as exc:
+        raise pytest.UsageError(f"baseline {s.baseline}: {exc}") from None
+
+
+def _check_baseline(session: pytest.Session, state: State, results: RunResults) -> None:
+    """Write (--update-baseline) or check the baseline; a regression makes the exit code 1."""
+    s = state.settings
+    if s.baseline is None:
+        return
+    current = baselines.rows_from(results.outcomes)
+    if s.update_baseline:
+        old = baselines.Baseline.read(s.baseline) if s.baseline.is_file() else None
+        (old.merged(current) if old else current).write(s.baseline)
+        state.baseline_lines = [f"baseline {s.baseline}: wrote {len(current.rows)} rows"]
+        return
+    if state.baseline is None:
+        return
+    check = baselines.compare(
+        state.baseline,
+        current,
+        results.outcomes,
+        margin=s.baseline_margin,
+        alpha=s.alpha,
+        path=str(s.baseline),
+    )
+    state.baseline_check = check
+    state.baseline_lines = check.lines()
+    if check.failed and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 _RESULTS = pytest.StashKey[RunResults]()
+_PATHS = pytest.StashKey[RunPaths]()
+_REPORT_ERROR = pytest.StashKey[str]()
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
+    plans = config.stash[STATE].plans
+    if plans:
+        from harness.planning import plan_table
+
+        terminalreporter.section("plan (no model called)")
+        for line in plan_table(plans):
+            terminalreporter.write_line(line)
     results = config.stash.get(_RESULTS, None)
     if results is None:
         return
     terminalreporter.section("behavioral hypotheses")
     for line in summary_lines(results):
         terminalreporter.write_line(line)
-    path = config.stash[STATE].results_path
-    if path is not None:
-        terminalreporter.write_line(f"results: {path}")
+    paths = config.stash.get(_PATHS, None)
+    error = config.stash.get(_REPORT_ERROR, None)
+    for line in report_lines(paths, error, Path(config.invocation_params.dir)):
+        terminalreporter.write_line(line)
+    if config.stash[STATE].baseline_lines:
+        terminalreporter.section("baseline")
+        for line in config.stash[STATE].baseline_lines:
+            terminalreporter.write_line(line)
 
 
 def _version() -> str:

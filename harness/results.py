@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from harness.config import RunSettings
+from harness.costs import CostReport
 from harness.records import Outcome, Verdict
 from harness.sampling import Usage
 
@@ -38,6 +39,7 @@ class RunResults(BaseModel):
     family_size: int
     outcomes: list[Outcome]
     usage: dict[str, Usage] = Field(default_factory=dict)
+    costs: CostReport = Field(default_factory=CostReport, description="tokens and USD")
 
     def models(self) -> list[str]:
         seen: list[str] = []

@@ -227,5 +227,6 @@ def _summarize(arm: ArmName, variant: ResolvedVariant, draws: list[Draw]) -> Arm
         intervals={name: clopper_pearson(counts[name], compliant) for name in names},
         examples={k: v for k, v in examples.items() if v},
         draws=draws,
+        messages=list(variant.arm(arm).messages),
         errors=len(draws) - len(valid),
     )

@@ -18,15 +18,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from inspect_ai.model import GenerateConfig, Model, get_model
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.cache import DrawStore, public_args, store_key
 from harness.hypothesis import Message
 from harness.records import Draw
 
@@ -47,10 +45,12 @@ class Usage(BaseModel):
     """Calls and tokens for one model in this process."""
 
     calls: int = 0
-    cache_hits: int = 0
+    cache_hits: int = Field(default=0, description="draws read from the on-disk cache")
+    cache_misses: int = Field(default=0, description="draws requested from the model")
     errors: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    loads: int = Field(default=0, description="in-process model loads (local models)")
 
 
 def request_key(
@@ -75,62 +75,6 @@ def draw_seed(key: str, index: int) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-class DrawStore:
-    """Completed draws by request key and index, in memory and optionally on disk.
-
-    On disk each request is one append-only JSON-lines file, written a line at a
-    time as draws complete, so a killed run loses at most the draws in flight.
-    """
-
-    def __init__(self, directory: Path | None = None, refresh: bool = False) -> None:
-        self.directory = directory
-        self.refresh = refresh
-        self._memory: dict[str, dict[int, Draw]] = {}
-        self._loaded: set[str] = set()
-        self._lock = threading.Lock()
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, key: str) -> Path | None:
-        return None if self.directory is None else self.directory / f"{key}.jsonl"
-
-    def _load(self, key: str) -> dict[int, Draw]:
-        table = self._memory.setdefault(key, {})
-        if key in self._loaded:
-            return table
-        self._loaded.add(key)
-        path = self._path(key)
-        if path is None or self.refresh or not path.exists():
-            return table
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
-            if "index" in row and row["index"] not in table:
-                table[row["index"]] = Draw.model_validate(row).model_copy(update={"cached": True})
-        return table
-
-    def get(self, key: str, index: int) -> Draw | None:
-        with self._lock:
-            return self._load(key).get(index)
-
-    def put(self, key: str, draw: Draw, header: dict[str, Any]) -> None:
-        with self._lock:
-            self._load(key)[draw.index] = draw
-            path = self._path(key)
-            if path is None or draw.error is not None:
-                return
-            new = not path.exists()
-            lines = (json.dumps(header, ensure_ascii=False) + "\n") if new else ""
-            lines += draw.model_dump_json(exclude={"cached", "category"}) + "\n"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
-                os.write(fd, lines.encode("utf-8"))
-            finally:
-                os.close(fd)
-
-
 class Sampler:
     """Draws responses for (model, messages) requests; owns its event loop."""
 
@@ -149,6 +93,7 @@ class Sampler:
         self.budget = budget
         self.usage: dict[str, Usage] = {}
         self._models: dict[str, Model] = {}
+        self._served: set[tuple[str, int]] = set()  # cached draws already counted as hits
         self._loop = asyncio.new_event_loop()
 
     def model(self, name: str) -> Model:
@@ -159,7 +104,9 @@ class Sampler:
 
     def draws(self, model: str, messages: tuple[Message, ...], count: int) -> list[Draw]:
         """Draws 0..count-1 of this request, generating only the missing ones."""
-        key = request_key(model, messages, self.settings, self.run_seed)
+        seed_key = request_key(model, messages, self.settings, self.run_seed)
+        args = self.model_args.get(model, {})
+        key = store_key(seed_key, args)  # a reconfigured model never reuses draws
         usage = self.usage.setdefault(model, Usage())
         have: dict[int, Draw] = {}
         missing: list[int] = []
@@ -167,29 +114,57 @@ class Sampler:
             found = self.store.get(key, i)
             if found is not None and found.error is None:
                 have[i] = found
-                if found.cached:
+                if found.cached and (key, i) not in self._served:
+                    self._served.add((key, i))
                     usage.cache_hits += 1
             else:
                 missing.append(i)
         if missing:
             header = {
                 "model": model,
+                "model_args": public_args(args),
                 "messages": [m.model_dump() for m in messages],
-                "settings": self.settings.model_dump(),
+                "settings": self.settings.model_dump(exclude={"max_connections", "retries"}),
                 "seed": self.run_seed,
             }
-            made = self._loop.run_until_complete(self._generate(model, messages, key, missing))
+            made = self._loop.run_until_complete(
+                self._gather(model, messages, seed_key, missing, key, header)
+            )
             for draw in made:
-                self.store.put(key, draw, header)
                 have[draw.index] = draw
         return [have[i] for i in range(count)]
 
-    async def _generate(
-        self, model: str, messages: tuple[Message, ...], key: str, indices: list[int]
+    async def _gather(
+        self,
+        model: str,
+        messages: tuple[Message, ...],
+        seed_key: str,
+        indices: list[int],
+        key: str,
+        header: dict[str, Any],
     ) -> list[Draw]:
-        return list(await asyncio.gather(*(self._one(model, messages, key, i) for i in indices)))
+        # gather inside a coroutine so its future belongs to this sampler's loop
+        return list(
+            await asyncio.gather(
+                *(self._one(model, messages, seed_key, i, key, header) for i in indices)
+            )
+        )
 
-    async def _one(self, model: str, messages: tuple[Message, ...], key: str, index: int) -> Draw:
+    async def _one(
+        self,
+        model: str,
+        messages: tuple[Message, ...],
+        seed_key: str,
+        index: int,
+        key: str,
+        header: dict[str, Any],
+    ) -> Draw:
+        """Draw ``index`` of a request, kept in the store as soon as it returns."""
+        draw = await self._call(model, messages, seed_key, index)
+        self.store.put(key, draw, header)
+        return draw
+
+    async def _call(self, model: str, messages: tuple[Message, ...], key: str, index: int) -> Draw:
         from inspect_ai.model import (
             ChatMessage,
             ChatMessageAssistant,
@@ -199,10 +174,10 @@ class Sampler:
 
         seed = draw_seed(key, index)
         usage = self.usage.setdefault(model, Usage())
-        if self.budget is not None:
-            reason = self.budget(model)
-            if reason is not None:
-                return Draw(index=index, seed=seed, text="", error=f"budget: {reason}")
+        reason = self.budget(model) if self.budget is not None else None
+        if reason is not None:
+            return Draw(index=index, seed=seed, text="", error=f"budget: {reason}")
+        usage.cache_misses += 1
         chat: list[ChatMessage] = [
             ChatMessageSystem(content=m.content)
             if m.role == "system"
@@ -219,7 +194,10 @@ class Sampler:
             max_connections=self.settings.max_connections,
         )
         error = "no attempt"
-        for _attempt in range(self.settings.retries + 1):
+        for attempt in range(self.settings.retries + 1):
+            reason = self.budget(model) if self.budget is not None and attempt else None
+            if reason is not None:  # a retry is a call too: it may not pass the budget
+                return Draw(index=index, seed=seed, text="", error=f"budget: {reason}")
             usage.calls += 1
             try:
                 output = await self.model(model).generate(chat, config=config, cache=False)

@@ -1,9 +1,16 @@
-"""The terminal summary: a compact tests x models table and per-model totals."""
+"""The terminal summary: a compact tests x models table, per-model totals, report paths."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.costs import money
 from harness.records import Outcome
 from harness.results import RunResults
+
+if TYPE_CHECKING:
+    from harness.report import RunPaths
 
 SHORT = {
     "PASS": "pass",
@@ -23,6 +30,11 @@ def _cell(outcome: Outcome) -> str:
     return f"{SHORT[outcome.verdict.value]}{share} n={outcome.draws_per_arm}"
 
 
+def _model_cost(results: RunResults, model: str) -> str:
+    found = results.costs.models.get(model)
+    return money(found.cost if found is not None else 0.0)
+
+
 def _row_name(outcome: Outcome) -> str:
     test = outcome.test.split("::")[-1].split("[")[0] if outcome.test else outcome.hypothesis
     return f"{test}[{outcome.variant}]"
@@ -33,7 +45,9 @@ def summary_lines(results: RunResults) -> list[str]:
     models = results.models()
     rows: dict[str, dict[str, str]] = {}
     for o in results.outcomes:
-        rows.setdefault(_row_name(o), {})[o.model] = _cell(o)
+        cost = results.costs.test_cost(o.test, o.model)
+        priced = f" {money(cost)}" if cost else ""  # shown only where a test cost money
+        rows.setdefault(_row_name(o), {})[o.model] = _cell(o) + priced
     width0 = max([len("test [variant]"), *(len(r) for r in rows)])
     widths = [max(len(m), *(len(cells.get(m, "")) for cells in rows.values())) for m in models]
     header = (
@@ -54,8 +68,9 @@ def summary_lines(results: RunResults) -> list[str]:
         tag = " (simulated)" if s.simulated else ""
         lines.append(
             f"{s.model}{tag}: {s.tests} tests ({counts}); compliance {s.compliance:.0%} "
-            f"over {s.draws} draws; calls {s.usage.calls}, cache hits {s.usage.cache_hits}, "
-            f"tokens {s.usage.input_tokens} in / {s.usage.output_tokens} out"
+            f"over {s.draws} draws; calls {s.usage.calls}, cache hits {s.usage.cache_hits} / "
+            f"misses {s.usage.cache_misses}, tokens {s.usage.input_tokens} in / "
+            f"{s.usage.output_tokens} out, cost {_model_cost(results, s.model)}"
         )
     lines.append(
         f"family-wise alpha {results.settings.alpha:g} over {results.family_size} claims "
@@ -63,3 +78,27 @@ def summary_lines(results: RunResults) -> list[str]:
         f"beta {results.settings.beta:g}, seed {results.settings.seed}"
     )
     return lines
+
+
+def _shown(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def report_lines(
+    paths: RunPaths | None, error: str | None = None, cwd: Path | None = None
+) -> list[str]:
+    """Where the run's report went (or why it was not written), in two lines at most."""
+    if error is not None:
+        return [f"report not written: {error}"]
+    if paths is None:
+        return []
+    here = cwd or Path.cwd()
+    return [
+        f"report: {_shown(paths.html, here)}  "
+        f"(latest: {_shown(paths.latest / paths.html.name, here)})",
+        f"results: {_shown(paths.results, here)}; inspect logs: inspect view --log-dir "
+        f"{_shown(paths.logs, here)}",
+    ]

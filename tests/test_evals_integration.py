@@ -88,7 +88,7 @@ def test_inconclusive_outcome_is_configurable(run_evals: Any) -> None:
 
 
 def test_embedded_model_end_to_end(run_evals: Any) -> None:
-    """The default model (no --model) runs in-process, offline, and is recognised as off-protocol."""
+    """The embedded model runs in-process and offline beside a sim; it is found off-protocol."""
     run = run_evals(
         "-n", "2", "--model", "local/smollm2-135m-instruct", "--model", "sim/indifferent"
     )
@@ -146,3 +146,9 @@ def test_bad_hypothesis_stops_collection_with_one_line(case: str, tmp_path: Path
 
 def test_rootdir_conftest_enables_plugin() -> None:
     assert "harness.plugin" in (ROOT / "conftest.py").read_text()
+
+
+def test_default_model_is_the_embedded_one(run_evals: Any) -> None:
+    run = run_evals("--plan")  # --plan calls no model, so this is quick
+    assert run.returncode == 0, run.output
+    assert "-local/smollm2-135m-instruct]" in run.output

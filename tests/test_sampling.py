@@ -35,9 +35,9 @@ class FlakyAPI(ModelAPI):
         model_name: str,
         base_url: str | None = None,
         api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),
+        config: GenerateConfig = GenerateConfig(),  # noqa: B008 (inspect-ai's signature)
         **model_args: Any,
-    ) -> None:  # noqa: B008
+    ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
 
     async def generate(
