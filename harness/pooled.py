@@ -40,7 +40,7 @@ from scipy.stats import t as t_dist
 
 from harness.claims import Claim, OneArmGate, PairedGate, Share
 from harness.config import RunSettings
-from harness.hypothesis import ArmName, PromptPair
+from harness.hypothesis import ArmName, PromptPair, ResolvedVariant
 from harness.models import is_simulated
 from harness.planning import OperatingPoint, Plan
 from harness.records import ArmResult, Draw, GateResult, Outcome, Verdict
@@ -318,6 +318,10 @@ def evaluate_pooled(
     per_variant: list[dict[ArmName, list[Draw]]] = []
     results: list[GateResult] = []
     n = 0
+    probe = _compliance_probe(variants, claim, model, sampler, settings)
+    if probe is not None:  # off-protocol: say so after one batch, not a full first look
+        schedule, (n, merged, low) = [], probe
+        verdict, reason = Verdict.NONCOMPLIANT, _noncompliance_reason(low, merged, settings)
     for n in schedule:
         per_variant = [
             {
@@ -357,7 +361,8 @@ def evaluate_pooled(
             f"budget of {settings.max_draws} draws per arm and paraphrase reached before a "
             f"decision ({spread_text})"
         )
-    merged = {arm: [d for pv in per_variant for d in pv[arm]] for arm in claim.arms}
+    if probe is None:
+        merged = {arm: [d for pv in per_variant for d in pv[arm]] for arm in claim.arms}
     arms = [_summarize(arm, variants[0], merged[arm]) for arm in claim.arms]
     return Outcome(
         hypothesis=pair.id,
@@ -380,6 +385,23 @@ def evaluate_pooled(
         seed=settings.seed,
         difference=_difference(claim, arms),
     )
+
+
+def _compliance_probe(
+    variants: list[ResolvedVariant],
+    claim: Claim,
+    model: str,
+    sampler: Sampler,
+    settings: RunSettings,
+) -> tuple[int, dict[ArmName, list[Draw]], list[ArmName]] | None:
+    """One batch per arm and paraphrase; the evidence if the model is shown off-protocol."""
+    n = min(settings.batch_size, settings.max_draws)
+    merged: dict[ArmName, list[Draw]] = {arm: [] for arm in claim.arms}
+    for v in variants:
+        for arm in claim.arms:
+            merged[arm] += _labelled(sampler.draws(model, v.arm(arm).messages, n), v, arm)
+    low = _noncompliant_arms(merged, settings)
+    return (n, merged, low) if low else None
 
 
 def _counts(draws: list[Draw], share: Share) -> tuple[int, int]:

@@ -24,5 +24,6 @@ fi
 export CMAKE_ARGS
 
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+# requirements.lock pins every dependency to the versions tested here.
+.venv/bin/python -m pip install --quiet -c requirements.lock -e ".[dev]"
 echo "setup: ready (.venv/bin/pytest evals/ runs the hypotheses on the embedded model)"

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from harness.costs import ModelCost
 from harness.records import ArmResult, Outcome
 from harness.report.charts import share_chart
 from harness.results import RunResults
@@ -164,9 +165,17 @@ def _models_view(results: RunResults) -> list[dict[str, Any]]:
                 "compliance": _pct(s.compliance),
                 "calls": s.usage.calls,
                 "tokens": f"{s.usage.input_tokens} / {s.usage.output_tokens}",
+                "cost": _usd(results.costs.models.get(s.model)),
             }
         )
     return out
+
+
+def _usd(cost: ModelCost | None) -> str:
+    """Dollars, or 'unpriced' for a model with no price in the table."""
+    if cost is None:
+        return "$0"
+    return "unpriced" if cost.cost is None else f"${cost.cost:.4f}"
 
 
 def _matrix(results: RunResults, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -197,6 +206,8 @@ def render(results: RunResults) -> str:
         lstrip_blocks=True,
     )
     views = [_outcome_view(o, i) for i, o in enumerate(results.outcomes)]
+    for outcome, view in zip(results.outcomes, views, strict=True):
+        view["cost"] = _usd(results.costs.tests.get(outcome.test, {}).get(outcome.model))
     settings = results.settings
     counts: dict[str, int] = {}
     for o in results.outcomes:
