@@ -25,19 +25,19 @@ from pathlib import Path
 from typing import Any
 
 from harness.records import Draw
+from harness.secrets import without_secrets
 
 DEFAULT_CACHE_DIR = ".harness-cache"
-SECRET_ARGS = frozenset({"api_key"})
 
 
 def public_args(model_args: dict[str, Any]) -> dict[str, Any]:
-    """Model arguments without secrets (an API key neither keys nor is written)."""
-    return {k: v for k, v in sorted(model_args.items()) if k not in SECRET_ARGS}
+    """Model arguments without secrets: a credential neither keys a draw nor is written."""
+    return without_secrets(model_args)
 
 
 def store_key(request_key: str, model_args: dict[str, Any]) -> str:
     """The cache key of a request: its draw-seed key plus the model's arguments."""
-    if not model_args:
+    if not public_args(model_args):
         return request_key
     blob = json.dumps(
         {"request": request_key, "model_args": public_args(model_args)},

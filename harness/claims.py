@@ -219,7 +219,8 @@ class Higher(_ClaimBase):
     def rule(self) -> str:
         return (
             f"{self.treatment} is higher than {self.control} by {self.margin:g}: "
-            "FAIL if the two are shown equal"
+            "FAIL if the two are shown equal (a PASS here may be wrong at rate beta, "
+            "not alpha: alpha bounds failing a real lift)"
         )
 
 

@@ -156,7 +156,14 @@ def share(limit: int, worker: int, workers: int) -> int:
 
 
 class Budget:
-    """The call and cost limits of one process, checked before every call."""
+    """The call and cost limits of one process, checked before every call.
+
+    Under pytest-xdist no process sees another's calls, so a run's limits are
+    split up front and every share is enforced locally; the shares add up to
+    the limit, so the run as a whole never exceeds it. With ``models`` given
+    (each model's tests run on one worker), each model gets an equal share and
+    is checked against its own usage; otherwise each worker gets an equal share.
+    """
 
     def __init__(
         self,
@@ -166,33 +173,55 @@ class Budget:
         max_cost: float | None = None,
         worker: int = 0,
         workers: int = 1,
+        models: tuple[str, ...] | None = None,
     ) -> None:
         self.usage = usage
         self.prices = prices
+        self.models = models or None
+        parts = len(self.models) if self.models else workers
         self.max_calls = None if max_calls is None else share(max_calls, worker, workers)
-        self.max_cost = None if max_cost is None else max_cost / workers
+        self.max_cost = None if max_cost is None else max_cost / parts
         self.workers = workers
         self._limits = (max_calls, max_cost)
 
-    def _whose(self, option: str, value: object) -> str:
+    def _whose(self, option: str, value: object, model: str) -> str:
+        if self.models and len(self.models) > 1:
+            return f"{model}'s share of {option} {value} (split over {len(self.models)} models)"
+        if self.models:
+            return f"{option} {value}"
         if self.workers == 1:
             return f"{option} {value}"
         return f"this worker's share of {option} {value} (split over {self.workers} workers)"
 
+    def _calls_limit(self, model: str) -> int | None:
+        max_calls = self._limits[0]
+        if max_calls is None or not self.models:
+            return self.max_calls
+        return share(max_calls, self.models.index(model), len(self.models))
+
+    def _counted(self, model: str) -> dict[str, Usage]:
+        """The usage this model's limit is checked against."""
+        if self.models:
+            return {model: self.usage[model]} if model in self.usage else {}
+        return self.usage
+
     def __call__(self, model: str) -> str | None:
         """None while ``model`` may be called; otherwise why not."""
         max_calls, max_cost = self._limits
-        if self.max_calls is not None:
-            calls = sum(u.calls for u in self.usage.values())
-            if calls >= self.max_calls:
-                return f"{self._whose('--max-calls', max_calls)} reached after {calls} calls"
+        limit = self._calls_limit(model)
+        counted = self._counted(model)
+        if limit is not None:
+            calls = sum(u.calls for u in counted.values())
+            if calls >= limit:
+                return f"{self._whose('--max-calls', max_calls, model)} reached after {calls} calls"
         if self.max_cost is not None:
             if self.prices.price(model) is None:
                 return (
                     f"--max-cost is set but {model} has no price "
                     "(add it to [tool.harness.prices] in pyproject.toml)"
                 )
-            spent = sum(self.prices.cost(m, u) or 0.0 for m, u in self.usage.items())
+            spent = sum(self.prices.cost(m, u) or 0.0 for m, u in counted.items())
             if spent >= self.max_cost:
-                return f"{self._whose('--max-cost', max_cost)} reached ({money(spent)} spent)"
+                whose = self._whose("--max-cost", max_cost, model)
+                return f"{whose} reached ({money(spent)} spent)"
         return None

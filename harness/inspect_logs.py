@@ -79,6 +79,14 @@ def _log_id(outcome: Outcome) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+def _sample_id(outcome: Outcome, arm: ArmResult, draw: Draw) -> str:
+    """``arm-index``; pooled outcomes list each paraphrase's draws in turn, so add its number."""
+    if outcome.variant != "pooled" or outcome.draws_per_arm == 0:
+        return f"{arm.arm}-{draw.index:04d}"
+    position = next(i for i, d in enumerate(arm.draws) if d is draw)
+    return f"{arm.arm}-p{position // outcome.draws_per_arm}-{draw.index:04d}"
+
+
 def _sample(outcome: Outcome, arm: ArmResult, draw: Draw, results: RunResults) -> EvalSample:
     prompt = _chat(arm.messages) or [ChatMessageUser(content="(prompt not recorded)")]
     settings = results.settings.generation
@@ -96,7 +104,7 @@ def _sample(outcome: Outcome, arm: ArmResult, draw: Draw, results: RunResults) -
     reply: list[ChatMessage] = [ChatMessageAssistant(content=draw.text or "(no reply)")]
     category = draw.category or ("error" if draw.error else "")
     return EvalSample(
-        id=f"{arm.arm}-{draw.index:04d}",
+        id=_sample_id(outcome, arm, draw),
         epoch=1,
         input=prompt,
         target=list(arm.categories),

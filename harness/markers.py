@@ -55,6 +55,10 @@ def behavior(
         )
     if pooled and len(chosen) < 2:
         raise HypothesisError(f"hypothesis {pair.id!r}: a pooled claim needs at least 2 variants")
+    if pooled:  # paraphrases sharing an arm's prompt would share draws (not independent)
+        from harness.pooled import check_independent
+
+        check_independent(pair, chosen, claim)
 
     def decorate(fn: F) -> F:
         marked = pytest.mark.usefixtures("outcome")(fn)

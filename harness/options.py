@@ -128,12 +128,13 @@ def harness_file(config: pytest.Config) -> dict[str, Any]:
 
 def settings_from(config: pytest.Config) -> RunSettings:
     """Build the run's settings: command line, then [tool.harness], then ini, then defaults."""
-    models = tuple(
+    chosen = (
         config.getoption("model")
         or harness_file(config).get("models")
         or config.getini("harness_models")
         or [DEFAULT_MODEL]
     )
+    models = tuple(dict.fromkeys(chosen))  # a repeated --model would duplicate every test
     values: dict[str, Any] = {"models": models, "model_args": _model_args(config)}
     for name in RUN_SETTINGS:
         value = _option(config, name)

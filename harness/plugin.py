@@ -54,6 +54,7 @@ class State:
     results_path: Path | None = None
     prices: PriceTable = field(default_factory=PriceTable.from_config)
     budget_share: tuple[int, int] = (0, 1)  # (this worker, workers): budgets split under xdist
+    models_on_one_worker: bool = False  # ByModel scheduling: budgets split per model
     test_usage: dict[str, dict[str, Usage]] = field(default_factory=dict)
     baseline: baselines.Baseline | None = None  # the stored rows (controller)
     baseline_check: baselines.Comparison | None = None
@@ -103,6 +104,12 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return nodeid
 
     return ByModel(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell workers whether each model's tests run on one worker (budgets split per model)."""
+    node.workerinput["harness_by_model"] = node.config.getvalue("dist") == "load"
 
 
 # -- collection ------------------------------------------------------------------------------
@@ -190,8 +197,15 @@ def _sampler(state: State) -> Sampler:
         state.sampler = Sampler(s.generation, s.seed, store=store, model_args=s.model_args)
         if s.max_calls is not None or s.max_cost is not None:
             worker, workers = state.budget_share
+            by_model = s.models if state.models_on_one_worker else None
             state.sampler.budget = Budget(
-                state.sampler.usage, state.prices, s.max_calls, s.max_cost, worker, workers
+                state.sampler.usage,
+                state.prices,
+                s.max_calls,
+                s.max_cost,
+                worker,
+                workers,
+                models=by_model,
             )
     return state.sampler
 
@@ -206,6 +220,7 @@ def _configure_budget(config: pytest.Config, state: State) -> None:
     if workerinput is not None:
         worker = int(str(workerinput.get("workerid", "gw0")).removeprefix("gw") or 0)
         state.budget_share = (worker, int(workerinput.get("workercount", 1)))
+        state.models_on_one_worker = bool(workerinput.get("harness_by_model"))
 
 
 @pytest.fixture
@@ -473,12 +488,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def _load_baseline(state: State) -> None:
     """Read the baseline up front, so a missing or broken file stops the run before drawing."""
     s = state.settings
-    if s.baseline is None or s.update_baseline:
+    if s.baseline is None or (s.update_baseline and not s.baseline.is_file()):
         return
     if not s.baseline.is_file():
         raise pytest.UsageError(f"no baseline at {s.baseline}: write it with --update-baseline")
-    try:
+    try:  # also when updating: the file is merged into, so it must be readable
         state.baseline = baselines.Baseline.read(s.baseline)
+    except ValidationError as exc:
+        raise pytest.UsageError(
+            f"baseline {s.baseline}: not a baseline file: {describe_errors(exc)}"
+        ) from None
     except ValueError as exc:
         raise pytest.UsageError(f"baseline {s.baseline}: {exc}") from None
 
@@ -490,7 +509,7 @@ def _check_baseline(session: pytest.Session, state: State, results: RunResults) 
         return
     current = baselines.rows_from(results.outcomes)
     if s.update_baseline:
-        old = baselines.Baseline.read(s.baseline) if s.baseline.is_file() else None
+        old = state.baseline  # read (and checked) at configure time
         (old.merged(current) if old else current).write(s.baseline)
         state.baseline_lines = [f"baseline {s.baseline}: wrote {len(current.rows)} rows"]
         return
@@ -506,6 +525,13 @@ def _check_baseline(session: pytest.Session, state: State, results: RunResults) 
     )
     state.baseline_check = check
     state.baseline_lines = check.lines()
+    reused = [m for m, u in state.usage.items() if u.cache_hits and not u.cache_misses]
+    if reused:  # the same draws as last time cannot show that the model changed since
+        state.baseline_lines.append(
+            f"warning: every draw of {', '.join(sorted(reused))} came from the draw cache, so "
+            "this comparison cannot see a change since the cache was filled; use --refresh "
+            "(or a new --seed) to draw afresh"
+        )
     if check.failed and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

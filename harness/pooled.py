@@ -26,6 +26,12 @@ discordant-pair theta equals the treatment share: difference = theta - 0.5.
 The between-paraphrase spread is reported as DerSimonian-Laird tau
 (``statsmodels.stats.meta_analysis.combine_effects``) with the range of the
 per-paraphrase estimates.
+
+The paraphrases must be independent: variants that send the same messages in
+an arm the claim uses share draws, and are rejected (:func:`check_independent`,
+called by ``@behavior(..., pooled=True)``). Compliance is checked per
+paraphrase: one paraphrase shown off-protocol ends the claim NONCOMPLIANT,
+named; a paraphrase with no compliant draws yet keeps the test undecided.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from scipy.stats import t as t_dist
 
 from harness.claims import Claim, OneArmGate, PairedGate, Share
 from harness.config import RunSettings
-from harness.hypothesis import ArmName, PromptPair, ResolvedVariant
+from harness.hypothesis import ArmName, HypothesisError, Message, PromptPair, ResolvedVariant
 from harness.models import is_simulated
 from harness.planning import OperatingPoint, Plan
 from harness.records import ArmResult, Draw, GateResult, Outcome, Verdict
@@ -52,6 +58,7 @@ from harness.runner import (
     _noncompliance_reason,
     _noncompliant_arms,
     _summarize,
+    _valid,
     gate_alpha,
 )
 from harness.sampling import Sampler
@@ -61,6 +68,7 @@ Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int_]
 FIRST_LOOK = 16
 POOLED = "pooled"
+PerVariant = list[dict[ArmName, list[Draw]]]
 
 
 class PooledGate(BaseModel):
@@ -296,6 +304,44 @@ def plan_pooled(
 # -- evaluation with a model --------------------------------------------------------------
 
 
+def repeated_prompts(
+    pair: PromptPair, variant_ids: Sequence[str], arms: Sequence[ArmName]
+) -> list[str]:
+    """Arms whose messages repeat across the chosen variants, e.g. "control arm of 'a', 'b'".
+
+    Identical messages are one request (same request key, same seeds), so
+    such variants would share their draws and not be independent paraphrases.
+    """
+    out = []
+    for arm in arms:
+        groups: dict[tuple[Message, ...], list[str]] = {}
+        for vid in variant_ids:
+            groups.setdefault(pair.variant(vid).arm(arm).messages, []).append(vid)
+        out += [
+            f"{arm} arm of {', '.join(repr(v) for v in ids)}"
+            for ids in groups.values()
+            if len(ids) > 1
+        ]
+    return out
+
+
+def check_independent(pair: PromptPair, variant_ids: Sequence[str], claim: Claim) -> None:
+    """Raise HypothesisError if two pooled variants send the same messages in an arm the claim uses.
+
+    The paraphrase-level t-test assumes one independent estimate per
+    paraphrase; variants that share draws would be counted twice and make it
+    anti-conservative.
+    """
+    repeats = repeated_prompts(pair, variant_ids, claim.arms)
+    if repeats:
+        raise HypothesisError(
+            f"hypothesis {pair.id!r}: a pooled claim needs a distinct prompt per paraphrase in "
+            f"every arm it uses, but the same messages are sent in the {'; '.join(repeats)} "
+            "(they would share draws and be counted twice); pool only variants that rewrite "
+            "those arms"
+        )
+
+
 def evaluate_pooled(
     pair: PromptPair,
     variant_ids: Sequence[str],
@@ -307,35 +353,34 @@ def evaluate_pooled(
     test: str = "",
     progress: Progress | None = None,
 ) -> Outcome:
-    """Sample every chosen paraphrase until the pooled ``claim`` is decided for ``model``."""
+    """Sample every chosen paraphrase until the pooled ``claim`` is decided for ``model``.
+
+    Compliance is checked per paraphrase as well as over all of them: one
+    paraphrase shown off-protocol ends the claim NONCOMPLIANT naming it (its
+    share would otherwise be unmeasurable while the merged compliance hides it).
+    """
     variants = [pair.variant(v) for v in variant_ids]
     if len(variants) < 2:
         raise ValueError("a pooled claim needs at least two variants")
+    check_independent(pair, variant_ids, claim)
     alpha = gate_alpha(settings.alpha, family_size)
     gates = pooled_gates(claim, alpha, settings.beta)
     schedule = looks(settings.max_draws)
     verdict, reason = Verdict.INCONCLUSIVE, ""
-    per_variant: list[dict[ArmName, list[Draw]]] = []
     results: list[GateResult] = []
-    n = 0
-    probe = _compliance_probe(variants, claim, model, sampler, settings)
-    if probe is not None:  # off-protocol: say so after one batch, not a full first look
-        schedule, (n, merged, low) = [], probe
-        verdict, reason = Verdict.NONCOMPLIANT, _noncompliance_reason(low, merged, settings)
+    # one batch first, so an off-protocol paraphrase is named without a full first look
+    n = min(settings.batch_size, settings.max_draws)
+    per_variant = _sample(variants, claim, model, sampler, n)
+    off = _off_protocol(variants, per_variant, claim, settings)
+    if off is not None:
+        schedule, verdict, reason = [], Verdict.NONCOMPLIANT, off
     for n in schedule:
-        per_variant = [
-            {
-                arm: _labelled(sampler.draws(model, v.arm(arm).messages, n), v, arm)
-                for arm in claim.arms
-            }
-            for v in variants
-        ]
+        per_variant = _sample(variants, claim, model, sampler, n)
         if progress is not None:
             progress(f"{n} draws per arm and paraphrase")
-        merged = {arm: [d for pv in per_variant for d in pv[arm]] for arm in claim.arms}
+        merged = _merge(per_variant, claim)
         stalled = _budget_stop(merged)
-        low = _noncompliant_arms(merged, settings)
-        results, codes, spreads = _look(gates, per_variant, len(schedule), n)
+        results, codes, spreads = _look(gates, variants, per_variant, len(schedule), n)
         decided = int(combine([np.asarray([c]) for c in codes])[0])
         spread_text = "; ".join(spreads)
         if decided == FAIL:
@@ -351,8 +396,9 @@ def evaluate_pooled(
                 f"({spread_text})"
             )
             break
-        if low:
-            verdict, reason = Verdict.NONCOMPLIANT, _noncompliance_reason(low, merged, settings)
+        off = _off_protocol(variants, per_variant, claim, settings)
+        if off is not None:
+            verdict, reason = Verdict.NONCOMPLIANT, off
             break
         if stalled is not None:
             verdict, reason = Verdict.INCONCLUSIVE, f"stopped early: {stalled}"
@@ -361,9 +407,8 @@ def evaluate_pooled(
             f"budget of {settings.max_draws} draws per arm and paraphrase reached before a "
             f"decision ({spread_text})"
         )
-    if probe is None:
-        merged = {arm: [d for pv in per_variant for d in pv[arm]] for arm in claim.arms}
-    arms = [_summarize(arm, variants[0], merged[arm]) for arm in claim.arms]
+    merged = _merge(per_variant, claim)
+    arms = [_pooled_arm(arm, variants, merged[arm], n) for arm in claim.arms]
     return Outcome(
         hypothesis=pair.id,
         variant=POOLED,
@@ -387,21 +432,66 @@ def evaluate_pooled(
     )
 
 
-def _compliance_probe(
-    variants: list[ResolvedVariant],
-    claim: Claim,
-    model: str,
-    sampler: Sampler,
-    settings: RunSettings,
-) -> tuple[int, dict[ArmName, list[Draw]], list[ArmName]] | None:
-    """One batch per arm and paraphrase; the evidence if the model is shown off-protocol."""
-    n = min(settings.batch_size, settings.max_draws)
-    merged: dict[ArmName, list[Draw]] = {arm: [] for arm in claim.arms}
-    for v in variants:
-        for arm in claim.arms:
-            merged[arm] += _labelled(sampler.draws(model, v.arm(arm).messages, n), v, arm)
+def _sample(
+    variants: list[ResolvedVariant], claim: Claim, model: str, sampler: Sampler, n: int
+) -> PerVariant:
+    """Draws 0..n-1 of every arm the claim uses, per paraphrase (labelled)."""
+    return [
+        {arm: _labelled(sampler.draws(model, v.arm(arm).messages, n), v, arm) for arm in claim.arms}
+        for v in variants
+    ]
+
+
+def _merge(per_variant: PerVariant, claim: Claim) -> dict[ArmName, list[Draw]]:
+    """Each arm's draws of all paraphrases, paraphrase by paraphrase."""
+    return {arm: [d for pv in per_variant for d in pv[arm]] for arm in claim.arms}
+
+
+def _off_protocol(
+    variants: list[ResolvedVariant], per_variant: PerVariant, claim: Claim, settings: RunSettings
+) -> str | None:
+    """Why to end NONCOMPLIANT, if a paraphrase's arm or a merged arm is shown off-protocol.
+
+    Paraphrases are named unless all of them are off-protocol (the merged counts say that).
+    """
+    parts, named = [], set()
+    for v, pv in zip(variants, per_variant, strict=True):
+        for arm in _noncompliant_arms(pv, settings):
+            k, total = len(_compliant(pv[arm])), len(_valid(pv[arm]))
+            parts.append(f"paraphrase {v.id!r} {arm} compliance {k}/{total} = {k / total:.0%}")
+            named.add(v.id)
+    merged = _merge(per_variant, claim)
     low = _noncompliant_arms(merged, settings)
-    return (n, merged, low) if low else None
+    if low and len(named) in (0, len(variants)):
+        every = "every paraphrase is off-protocol; " if named else ""
+        return f"{every}over all paraphrases: {_noncompliance_reason(low, merged, settings)}"
+    if not parts:
+        return None
+    return (
+        f"{'; '.join(parts)}, below the required {settings.min_compliance:.0%}: the model does "
+        "not follow the protocol of every paraphrase, so their average cannot be measured"
+    )
+
+
+def _pooled_arm(
+    arm: ArmName, variants: list[ResolvedVariant], draws: list[Draw], n: int
+) -> ArmResult:
+    """The arm's summary over all paraphrases.
+
+    Each draw was sent its own paraphrase's prompt, so ``messages`` holds a
+    note saying so (which paraphrase, in which order) instead of one prompt.
+    Draw indices repeat across paraphrases: they are the seeds' identity.
+    """
+    ids = ", ".join(repr(v.id) for v in variants)
+    note = Message(
+        role="user",
+        content=(
+            f"(pooled over paraphrases {ids}: each draw was sent the {arm} prompt of its own "
+            f"paraphrase; the draws are listed paraphrase by paraphrase in that order, {n} "
+            "each, and their indices restart at 0 for each paraphrase)"
+        ),
+    )
+    return _summarize(arm, variants[0], draws).model_copy(update={"messages": [note]})
 
 
 def _counts(draws: list[Draw], share: Share) -> tuple[int, int]:
@@ -411,26 +501,38 @@ def _counts(draws: list[Draw], share: Share) -> tuple[int, int]:
 
 def _look(
     gates: list[PooledGate],
-    per_variant: list[dict[ArmName, list[Draw]]],
+    variants: list[ResolvedVariant],
+    per_variant: PerVariant,
     n_looks: int,
     n: int,
 ) -> tuple[list[GateResult], list[int], list[str]]:
+    """Gate results, codes, and spread texts at one look.
+
+    A paraphrase without compliant draws in an arm has no estimate yet: the
+    gate stays undecided (the t-test never sees a NaN) and waits for more draws.
+    """
     results, codes, spreads = [], [], []
     for g in gates:
         kt, nt = np.array([_counts(pv[g.share.arm], g.share) for pv in per_variant]).T
+        empty = nt == 0
         if g.control is not None:
             kc, nc = np.array([_counts(pv[g.control.arm], g.control) for pv in per_variant]).T
+            empty |= nc == 0
             values, variances = estimates(kt, nt, kc, nc)
             what = f"{g.share} - {g.control}"
         else:
             values, variances = estimates(kt, nt)
             what = str(g.share)
-        code, t, fail_at, pass_at = gate_codes(values, variances, g, n_looks)
-        c = int(code)
+        if empty.any():
+            waiting = ", ".join(repr(v.id) for v, e in zip(variants, empty, strict=True) if e)
+            c, t, pass_at = UNDECIDED, math.nan, -math.inf
+            fail_at = critical(g.alpha / n_looks, len(per_variant))
+            spreads.append(f"{what}: no compliant draws yet in paraphrase(s) {waiting}")
+        else:
+            code, t_arr, fail_at, pass_at_arr = gate_codes(values, variances, g, n_looks)
+            c, t, pass_at = int(code), float(t_arr), float(pass_at_arr)
+            spreads.append(f"{what}: {spread(values, variances).text()}")
         codes.append(c)
-        finite = np.isfinite(values)
-        if finite.sum() >= 2:
-            spreads.append(f"{what}: {spread(values[finite], variances[finite]).text()}")
         results.append(
             GateResult(
                 description=(
@@ -439,9 +541,9 @@ def _look(
                     f"{n_looks} looks; 't' shown as LLR)"
                 ),
                 decision={FAIL: "fail", PASS: "pass"}.get(c),
-                llr=float(t) if np.isfinite(t) else 0.0,
+                llr=t if math.isfinite(t) else 0.0,
                 upper=fail_at,
-                lower=float(pass_at) if np.isfinite(pass_at) else -math.inf,
+                lower=pass_at if math.isfinite(pass_at) else -math.inf,
                 hits=int(kt.sum()),
                 trials=int(nt.sum()),
                 alpha=g.alpha,

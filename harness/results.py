@@ -23,7 +23,7 @@ class ModelSummary(BaseModel):
     verdicts: dict[str, int]
     tests: int
     compliance: float = Field(description="compliant draws / analysed draws over all arms")
-    draws: int
+    draws: int = Field(description="distinct draws analysed (a draw shared by tests counts once)")
     usage: Usage = Usage()
 
 
@@ -52,15 +52,22 @@ class RunResults(BaseModel):
         out = []
         for model in self.models():
             mine = [o for o in self.outcomes if o.model == model]
-            arms = [arm for o in mine for arm in o.arms]
-            analysed = sum(a.n for a in arms)
+            # tests that share an arm share its draws: count each draw once
+            unique = {
+                (d.seed, d.index, d.text): d.category not in ("refusal", "other")
+                for o in mine
+                for arm in o.arms
+                for d in arm.draws
+                if d.error is None
+            }
+            analysed = len(unique)
             out.append(
                 ModelSummary(
                     model=model,
                     simulated=mine[0].simulated,
                     verdicts={v.value: sum(o.verdict == v for o in mine) for v in Verdict},
                     tests=len(mine),
-                    compliance=(sum(a.compliant for a in arms) / analysed) if analysed else 0.0,
+                    compliance=(sum(unique.values()) / analysed) if analysed else 0.0,
                     draws=analysed,
                     usage=self.usage.get(model, Usage()),
                 )

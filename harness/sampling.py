@@ -34,7 +34,9 @@ class GenerationSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    temperature: float = Field(default=1.0, ge=0.0)
+    temperature: float = Field(
+        default=1.0, gt=0.0, description="must be > 0: the statistics need independent draws"
+    )
     max_tokens: int = Field(default=16, gt=0, description="protocol answers are one word")
     stop_seqs: tuple[str, ...] = ()
     max_connections: int = Field(default=32, gt=0)
@@ -211,6 +213,12 @@ class Sampler:
             if output.error or not output.completion.strip():
                 # an empty reply is a transport fault (no choices, null content), not behavior
                 error = output.error or "empty reply (no choices or no content)"
+                if output.choices and output.choices[0].stop_reason == "max_tokens":
+                    error += (
+                        f"; it hit max_tokens={self.settings.max_tokens}"
+                        " (a reasoning model may need a larger --max-tokens)"
+                    )
+                    break  # the same request would stop the same way
                 continue
             return Draw(
                 index=index,

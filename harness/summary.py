@@ -44,10 +44,13 @@ def summary_lines(results: RunResults) -> list[str]:
     """Lines of the table, then one line per model."""
     models = results.models()
     rows: dict[str, dict[str, str]] = {}
+    several = len({o.hypothesis for o in results.outcomes}) > 1
     for o in results.outcomes:
         cost = results.costs.test_cost(o.test, o.model)
         priced = f" {money(cost)}" if cost else ""  # shown only where a test cost money
-        rows.setdefault(_row_name(o), {})[o.model] = _cell(o) + priced
+        # two hypotheses may use the same test name: then the hypothesis names the row
+        name = f"{o.hypothesis}: {_row_name(o)}" if several else _row_name(o)
+        rows.setdefault(name, {})[o.model] = _cell(o) + priced
     width0 = max([len("test [variant]"), *(len(r) for r in rows)])
     widths = [max(len(m), *(len(cells.get(m, "")) for cells in rows.values())) for m in models]
     header = (

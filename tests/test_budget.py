@@ -90,7 +90,8 @@ def test_max_calls_with_inconclusive_skip_exits_zero(tmp_path: Path) -> None:
     assert "calls 10," in out
 
 
-def test_max_calls_is_split_between_xdist_workers(tmp_path: Path) -> None:
+def test_max_calls_is_split_between_models_under_xdist(tmp_path: Path) -> None:
+    """Each model's tests run on one worker, so each model gets its share of the budget."""
     with OpenAIServer() as server:
         code, out = _pytest(
             [
@@ -100,11 +101,28 @@ def test_max_calls_is_split_between_xdist_workers(tmp_path: Path) -> None:
             ROOT,
             server.env("loop"),
         )
-        assert 0 < server.requests <= 10
+        assert server.requests == 10  # one model: its worker has the whole budget
     assert code == 1, out
     assert "Traceback" not in out
     reasons = {o["reason"] for o in _outcomes(tmp_path)}
-    assert all("split over 2 workers" in r for r in reasons), reasons
+    assert reasons == {"stopped early: --max-calls 10 reached after 10 calls"}, reasons
+
+    two = tmp_path / "two"
+    code, out = _pytest(
+        [
+            *("evals/", "--model", "sim/indifferent", "--model", "sim/avoidant", "--no-cache"),
+            *("--max-calls", "11", "-n", "2", "--report-dir", str(two)),
+        ],
+        ROOT,
+        {},
+    )
+    assert code == 1 and "Traceback" not in out, out
+    reasons = {o["model"]: o["reason"] for o in _outcomes(two) if "stopped early" in o["reason"]}
+    assert (
+        "sim/indifferent's share of --max-calls 11 (split over 2 models)"
+        in reasons["sim/indifferent"]
+    )
+    assert "reached after 6 calls" in reasons["sim/indifferent"]  # 11 = 6 + 5
 
 
 def _project(tmp_path: Path, harness_table: str) -> Path:

@@ -215,3 +215,20 @@ def test_model_arguments_are_part_of_the_key_but_not_the_api_key() -> None:
     assert store_key("req", {"avoidance": 0.4, "api_key": "a"}) == store_key(
         "req", {"avoidance": 0.4, "api_key": "b"}
     )
+
+
+def test_credentials_never_key_or_reach_the_cache_file() -> None:
+    from harness.cache import public_args, store_key
+
+    args = {
+        "api_key": "sk-test-123",
+        "auth_token": "tok-456",
+        "base_url": "https://user:hunter2@proxy.example/v1",
+        "avoidance": 0.4,
+    }
+    shown = json.dumps(public_args(args))
+    for secret in ("sk-test-123", "tok-456", "hunter2"):
+        assert secret not in shown
+    assert public_args(args)["avoidance"] == 0.4
+    assert store_key("k", {}) == store_key("k", {"api_key": "rotated"})
+    assert store_key("k", {"avoidance": 0.4}) != store_key("k", {})

@@ -164,3 +164,11 @@ def test_noncompliant_sim_chatters_and_unknown_profile_is_an_error() -> None:
     assert len(text.split()) > 5
     with pytest.raises(ValueError, match="unknown simulated model 'sim/nope'"):
         get_model("sim/nope")
+
+
+def test_local_draw_does_not_depend_on_the_call_before_it() -> None:
+    first, _ = _generate(LOCAL, SEED_TREATMENT, temperature=1.0, seed=1, max_tokens=12)
+    _generate(LOCAL, "Tell me about the sea.", temperature=1.0, seed=5, max_tokens=12)
+    after_other, _ = _generate(LOCAL, SEED_TREATMENT, temperature=1.0, seed=1, max_tokens=12)
+    after_same, _ = _generate(LOCAL, SEED_TREATMENT, temperature=1.0, seed=1, max_tokens=12)
+    assert first == after_other == after_same

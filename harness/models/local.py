@@ -8,7 +8,9 @@ One ``Llama`` instance is loaded per file per process and shared by every
 model object that names it; llama.cpp contexts are not thread-safe, so calls
 are serialized with a lock and run in a worker thread to keep the event loop
 free. Temperature, seed, max_tokens, stop sequences and (top) logprobs are
-honored, and every output reports its token usage.
+honored, and every output reports its token usage. Each call starts from an
+empty KV cache, so a draw is a pure function of its prompt, settings and seed
+(whatever ran before it), which makes runs and resumed runs reproduce.
 """
 
 from __future__ import annotations
@@ -134,6 +136,9 @@ class LocalLlamaAPI(ModelAPI):
         llm = load(self.path, self.n_ctx)
         want_logprobs = bool(config.logprobs or config.top_logprobs)
         with _RUN_LOCKS[str(self.path)]:
+            # Forget the previous call's KV cache: reusing a shared prefix changes the
+            # logits slightly, which would make a draw depend on the call before it.
+            llm.reset()
             result = llm.create_chat_completion(
                 messages=messages,
                 temperature=1.0 if config.temperature is None else config.temperature,

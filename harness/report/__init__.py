@@ -16,8 +16,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from harness.inspect_logs import LOG_DIR, write_logs
-from harness.report.html import fragment, redact, render, write_html
+from harness.report.html import fragment, render, write_html
 from harness.results import RunResults
+from harness.secrets import redact
 
 LATEST = "latest"
 RESULTS_FILE = "results.json"

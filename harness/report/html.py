@@ -11,10 +11,8 @@ credentials are masked (see :func:`redact`), and no environment is read.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
@@ -23,28 +21,10 @@ from harness.costs import ModelCost
 from harness.records import ArmResult, Outcome
 from harness.report.charts import share_chart
 from harness.results import RunResults
+from harness.secrets import redact
 from harness.verdict import HEADLINES
 
 TEMPLATE = "report.html.j2"
-SECRET_NAME = re.compile(r"key|token|secret|passw|auth|credential|cookie|bearer", re.IGNORECASE)
-MASK = "***"
-
-
-def redact(value: Any, name: str = "") -> Any:
-    """``value`` with credential-like entries masked and URL user-info removed."""
-    if name and SECRET_NAME.search(name):
-        return MASK
-    if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    if isinstance(value, str) and "://" in value and "@" in value:
-        parts = urlsplit(value)
-        if parts.username or parts.password:
-            host = parts.hostname or ""
-            netloc = f"{host}:{parts.port}" if parts.port else host
-            return urlunsplit(parts._replace(netloc=netloc))
-    return value
 
 
 def _pct(x: float) -> str:
