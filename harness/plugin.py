@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -244,29 +245,18 @@ def outcome(request: pytest.FixtureRequest, harness_model: str, harness_variant:
     if marker.kwargs.get("pooled", False):  # one test over all variants (harness.pooled)
         from harness.pooled import evaluate_pooled
 
-        result = evaluate_pooled(
-            pair,
-            marker.kwargs["variants"],
-            claim,
-            harness_model,
-            sampler,
-            state.settings,
-            family_size=max(1, state.family_size),
-            test=request.node.nodeid,
-            progress=_progress(request, state.settings.max_draws),
-        )
+        run = partial(evaluate_pooled, pair, marker.kwargs["variants"])
     else:
-        result = evaluate(
-            pair,
-            harness_variant,
-            claim,
-            harness_model,
-            sampler,
-            state.settings,
-            family_size=max(1, state.family_size),
-            test=request.node.nodeid,
-            progress=_progress(request, state.settings.max_draws),
-        )
+        run = partial(evaluate, pair, harness_variant)
+    result = run(
+        claim,
+        harness_model,
+        sampler,
+        state.settings,
+        family_size=max(1, state.family_size),
+        test=request.node.nodeid,
+        progress=_progress(request, state.settings.max_draws),
+    )
     request.node.stash[_OUTCOME] = result
     request.node.stash[_USAGE] = _usage_delta(before, sampler.usage)
     request.node.stash[_USAGE].setdefault(harness_model, Usage()).loads = (
