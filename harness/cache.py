@@ -66,10 +66,6 @@ class DrawStore:
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
 
-    @property
-    def persistent(self) -> bool:
-        return self.directory is not None
-
     def path(self, key: str) -> Path | None:
         """The file of one request's draws (None for an in-memory store)."""
         return None if self.directory is None else self.directory / f"{key}.jsonl"

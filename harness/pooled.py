@@ -47,7 +47,6 @@ from scipy.stats import t as t_dist
 from harness.claims import Claim, OneArmGate, PairedGate, Share
 from harness.config import RunSettings
 from harness.hypothesis import ArmName, HypothesisError, Message, PromptPair, ResolvedVariant
-from harness.models import is_simulated
 from harness.planning import OperatingPoint, Plan
 from harness.records import ArmResult, Draw, GateResult, Outcome, Verdict
 from harness.runner import (
@@ -60,9 +59,10 @@ from harness.runner import (
     _summarize,
     _valid,
     gate_alpha,
+    make_outcome,
 )
 from harness.sampling import Sampler
-from harness.stats import FAIL, PASS, UNDECIDED, newcombe_interval
+from harness.stats import FAIL, PASS, UNDECIDED
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int_]
@@ -409,26 +409,21 @@ def evaluate_pooled(
         )
     merged = _merge(per_variant, claim)
     arms = [_pooled_arm(arm, variants, merged[arm], n) for arm in claim.arms]
-    return Outcome(
-        hypothesis=pair.id,
-        variant=POOLED,
-        model=model,
-        simulated=is_simulated(model),
-        test=test,
-        claim=claim,
-        rule=f"averaged over paraphrases {', '.join(variant_ids)}: {claim.rule()}",
-        verdict=verdict,
-        reason=reason,
-        arms=arms,
-        gates=results,
-        draws_per_arm=n,
-        max_draws=settings.max_draws,
-        alpha=settings.alpha,
-        gate_alpha=alpha,
-        beta=settings.beta,
+    return make_outcome(
+        pair,
+        POOLED,
+        claim,
+        model,
+        settings,
+        verdict,
+        reason,
+        arms,
+        results,
+        n,
+        gate=alpha,
         family_size=family_size,
-        seed=settings.seed,
-        difference=_difference(claim, arms),
+        test=test,
+        rule=f"averaged over paraphrases {', '.join(variant_ids)}: {claim.rule()}",
     )
 
 
@@ -551,18 +546,3 @@ def _look(
             )
         )
     return results, codes, spreads
-
-
-def _difference(claim: Claim, arms: list[ArmResult]) -> tuple[float, float] | None:
-    shares = claim.shares()
-    if len(shares) != 2 or len(arms) != 2:
-        return None
-    t, c = shares
-    arm_t = next(a for a in arms if a.arm == t.arm)
-    arm_c = next(a for a in arms if a.arm == c.arm)
-    return newcombe_interval(
-        arm_t.counts.get(t.category, 0),
-        arm_t.compliant,
-        arm_c.counts.get(c.category, 0),
-        arm_c.compliant,
-    )

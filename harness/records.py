@@ -44,7 +44,7 @@ class ArmResult(BaseModel):
     counts: dict[str, int]
     shares: dict[str, float] = Field(description="share of compliant draws per category")
     intervals: dict[str, tuple[float, float]] = Field(
-        description="95% Clopper-Pearson interval per category share"
+        description="95% Jeffreys interval per category share (display; decisions are SPRTs)"
     )
     examples: dict[str, list[str]]
     draws: list[Draw]

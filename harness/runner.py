@@ -19,7 +19,7 @@ from harness.hypothesis import ArmName, PromptPair, ResolvedVariant
 from harness.models import is_simulated
 from harness.records import ArmResult, Draw, GateResult, Outcome, Verdict
 from harness.sampling import Sampler
-from harness.stats import clopper_pearson, newcombe_interval, upper_bound
+from harness.stats import jeffreys, newcombe_interval, upper_bound
 
 EXAMPLES_PER_CATEGORY = 3
 Progress = Callable[[str], None]
@@ -77,37 +77,77 @@ def evaluate(
             reason = f"budget of {settings.max_draws} draws per arm reached before a decision"
             break
     arms = [_summarize(arm, variant, draws[arm]) for arm in claim.arms]
-    difference = None
-    shares = claim.shares()
-    if len(shares) == 2 and len(arms) == 2:
-        t, c = shares
-        arm_t, arm_c = (a for s in (t, c) for a in arms if a.arm == s.arm)
-        difference = newcombe_interval(
-            arm_t.counts.get(t.category, 0),
-            arm_t.compliant,
-            arm_c.counts.get(c.category, 0),
-            arm_c.compliant,
-        )
+    return make_outcome(
+        pair,
+        variant.id,
+        claim,
+        model,
+        settings,
+        verdict,
+        reason,
+        arms,
+        results,
+        n,
+        gate=alpha,
+        family_size=family_size,
+        test=test,
+    )
+
+
+def make_outcome(
+    pair: PromptPair,
+    variant_id: str,
+    claim: Claim,
+    model: str,
+    settings: RunSettings,
+    verdict: Verdict,
+    reason: str,
+    arms: list[ArmResult],
+    gates: list[GateResult],
+    draws_per_arm: int,
+    *,
+    gate: float,
+    family_size: int,
+    test: str,
+    rule: str | None = None,
+) -> Outcome:
+    """The record of a decided claim (shared by per-variant and pooled evaluation)."""
     return Outcome(
         hypothesis=pair.id,
-        variant=variant.id,
+        variant=variant_id,
         model=model,
         simulated=is_simulated(model),
         test=test,
         claim=claim,
-        rule=claim.rule(),
+        rule=rule or claim.rule(),
         verdict=verdict,
         reason=reason,
         arms=arms,
-        gates=results,
-        draws_per_arm=n,
+        gates=gates,
+        draws_per_arm=draws_per_arm,
         max_draws=settings.max_draws,
         alpha=settings.alpha,
-        gate_alpha=alpha,
+        gate_alpha=gate,
         beta=settings.beta,
         family_size=family_size,
         seed=settings.seed,
-        difference=difference,
+        difference=_difference(claim, arms),
+    )
+
+
+def _difference(claim: Claim, arms: list[ArmResult]) -> tuple[float, float] | None:
+    """Newcombe interval for treatment - control share, for two-share claims."""
+    shares = claim.shares()
+    if len(shares) != 2 or len(arms) != 2:
+        return None
+    t, c = shares
+    arm_t = next(a for a in arms if a.arm == t.arm)
+    arm_c = next(a for a in arms if a.arm == c.arm)
+    return newcombe_interval(
+        arm_t.counts.get(t.category, 0),
+        arm_t.compliant,
+        arm_c.counts.get(c.category, 0),
+        arm_c.compliant,
     )
 
 
@@ -224,7 +264,7 @@ def _summarize(arm: ArmName, variant: ResolvedVariant, draws: list[Draw]) -> Arm
         compliant=compliant,
         counts=counts,
         shares={name: (counts[name] / compliant if compliant else 0.0) for name in names},
-        intervals={name: clopper_pearson(counts[name], compliant) for name in names},
+        intervals={name: jeffreys(counts[name], compliant) for name in names},
         examples={k: v for k, v in examples.items() if v},
         draws=draws,
         messages=list(variant.arm(arm).messages),

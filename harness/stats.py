@@ -167,13 +167,6 @@ def upper_bound(k: int, n: int, level: float) -> float:
     return float(ci.high)
 
 
-def discordant_theta(p_treatment: float, p_control: float) -> float:
-    """P(treatment is the hit | exactly one of a (control, treatment) pair hits)."""
-    a = p_treatment * (1.0 - p_control)
-    b = p_control * (1.0 - p_treatment)
-    return a / (a + b)
-
-
 def newcombe_interval(
     k_t: int, n_t: int, k_c: int, n_c: int, confidence: float = 0.95
 ) -> tuple[float, float]:

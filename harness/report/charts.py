@@ -1,7 +1,7 @@
 """Charts for the HTML report, drawn by matplotlib as inline SVG.
 
 One chart per decided test: the share of each category among the compliant
-responses of each arm, as bars with their 95% Clopper-Pearson intervals. Text
+responses of each arm, as bars with their 95% Jeffreys intervals. Text
 is drawn as paths (no fonts needed to view it) and each chart gets its own
 ``svg.hashsalt`` so that element ids of several inline SVGs never collide.
 """
