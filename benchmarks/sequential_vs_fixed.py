@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from harness import claims
-from harness.planning import operating_point, plan_claim, simulate_claim
-from harness.stats import fixed_n_size
+from harness.stats.fixed_n import fixed_n_size
+from harness.stats.planning import operating_point, plan_claim, simulate_claim
 
 CAP = 5000  # exact figures: large enough that the cap never binds
 SIM_CAP = 2500  # simulation check (binds with probability < 1e-3 in every row)

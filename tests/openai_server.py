@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from harness.models.sim import PROFILES, SimParams, draw_seed, respond
+from harness.models.sim import PROFILES, SimParams, reply_seed, respond
 
 
 def _text(content: Any) -> str:
@@ -79,7 +79,7 @@ class OpenAIServer:
         """The completion for one request body (the sim's reply for its prompt and seed)."""
         prompt = "\n".join(_text(m.get("content")) for m in body.get("messages", []))
         seed = body.get("seed")
-        text = respond(prompt, self.params, random.Random(draw_seed(seed, prompt)))
+        text = respond(prompt, self.params, random.Random(reply_seed(seed, prompt)))
         with self._lock:
             self.seeds.append(seed)
         n_in, n_out = len(prompt.split()), max(1, len(text.split()))

@@ -125,7 +125,7 @@ def respond(prompt: str, params: SimParams, rng: random.Random) -> str:
     return chosen.digit
 
 
-def draw_seed(seed: int | None, prompt: str) -> int:
+def reply_seed(seed: int | None, prompt: str) -> int:
     """A 64-bit seed from the request's seed and its text."""
     digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
@@ -158,7 +158,7 @@ class SimAPI(ModelAPI):
     ) -> ModelOutput:
         self.calls += 1
         prompt = "\n".join(m.text for m in input)
-        rng = random.Random(draw_seed(config.seed, prompt))
+        rng = random.Random(reply_seed(config.seed, prompt))
         text = respond(prompt, self.params, rng)
         output = ModelOutput.from_content(model=f"sim/{self.model_name} (simulated)", content=text)
         n_in, n_out = len(prompt.split()), max(1, len(text.split()))

@@ -1,4 +1,4 @@
-"""Charts for the HTML report, drawn by matplotlib as inline SVG.
+"""Charts: each test's category shares for the HTML page, drawn by matplotlib as inline SVG.
 
 One chart per decided test: the share of each category among the compliant
 responses of each arm, as bars with their 95% Jeffreys intervals. Text
@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from harness.records import Outcome
+from harness.results.records import Outcome
 
 ARM_COLORS = {"control": "#4c72b0", "treatment": "#dd8452"}
 

@@ -1,4 +1,4 @@
-"""pytest-html integration: the chart, counts and examples of a test in its row.
+"""pytest-html extras: the chart, counts and examples of a test in its pytest-html row.
 
 Does nothing unless pytest-html is installed and active; the plugin calls
 :func:`add_html_extras` from its ``pytest_runtest_makereport`` hook.
@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.records import Outcome
-from harness.report.html import fragment
+from harness.results.records import Outcome
 
 
 def add_html_extras(config: pytest.Config, report: pytest.TestReport, outcome: Outcome) -> None:
@@ -22,6 +21,8 @@ def add_html_extras(config: pytest.Config, report: pytest.TestReport, outcome: O
         from pytest_html import extras
     except ImportError:  # a different plugin registered under the name "html"
         return
+    from harness.report.html import fragment  # jinja2 and matplotlib only when needed
+
     found: list[Any] = list(getattr(report, "extras", []))
     found.append(extras.html(fragment(outcome)))
     report.extras = found  # type: ignore[attr-defined]

@@ -1,12 +1,13 @@
-"""The HTML report: one self-contained page per run, rendered with jinja2.
+"""The HTML page: one self-contained report per run, rendered with jinja2.
 
 The page has no script and no external reference (inline CSS, charts as
 inline SVG, folds as ``<details>``), and its Content-Security-Policy forbids
 both, so it opens from disk with no network. Every piece of model text goes
 through jinja2's autoescaping; only the charts, drawn by matplotlib from
 numbers and hypothesis-defined category names, are inserted as markup.
-Secrets never reach the page: model arguments whose names look like
-credentials are masked (see :func:`redact`), and no environment is read.
+Secrets never reach the page: :func:`harness.report.publish.publish` masks
+credential-like model arguments before anything is rendered, and no
+environment is read.
 """
 
 from __future__ import annotations
@@ -17,35 +18,19 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from harness.costs import ModelCost
-from harness.records import ArmResult, Outcome
 from harness.report.charts import share_chart
-from harness.results import RunResults
-from harness.secrets import redact
-from harness.verdict import HEADLINES
+from harness.report.explain import HEADLINES
+from harness.report.files import write_text
+from harness.report.labels import headline_share, row_label
+from harness.results.costs import ModelCost, cost_label
+from harness.results.records import ArmResult, Outcome
+from harness.results.run import RunResults
 
 TEMPLATE = "report.html.j2"
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
-
-
-def test_label(outcome: Outcome) -> str:
-    """``test_name[variant]``, the row name shared with the terminal summary."""
-    test = outcome.test.split("::")[-1].split("[")[0] if outcome.test else outcome.hypothesis
-    return f"{test}[{outcome.variant}]"
-
-
-def _headline_share(outcome: Outcome) -> str:
-    shares = outcome.claim.shares()
-    if not shares:
-        return ""
-    target = shares[0]
-    for arm in outcome.arms:
-        if arm.arm == target.arm and arm.compliant:
-            return f"{target.category}={arm.shares[target.category]:.2f}"
-    return ""
 
 
 def _arm_view(arm: ArmResult) -> dict[str, Any]:
@@ -92,7 +77,7 @@ def _outcome_view(outcome: Outcome, index: int) -> dict[str, Any]:
     return {
         "anchor": f"outcome-{index}",
         "verdict": outcome.verdict.value,
-        "label": test_label(outcome),
+        "label": row_label(outcome),
         "test": outcome.test,
         "model": outcome.model,
         "simulated": outcome.simulated,
@@ -111,7 +96,7 @@ def _outcome_view(outcome: Outcome, index: int) -> dict[str, Any]:
                 "trials": g.trials,
                 "hits": g.hits,
                 "rates": f"{g.alpha:.3g} / {g.beta:.3g}",
-                "decision": (g.decision or "undecided").upper(),
+                "decision": g.decision.word.upper(),
             }
             for g in outcome.gates
         ],
@@ -130,7 +115,7 @@ def _models_view(results: RunResults) -> list[dict[str, Any]]:
     settings = results.settings
     out = []
     for s in results.summaries():
-        args = redact(settings.model_args.get(s.model, {}))
+        args = settings.model_args.get(s.model, {})
         out.append(
             {
                 "name": s.model,
@@ -152,17 +137,15 @@ def _models_view(results: RunResults) -> list[dict[str, Any]]:
 
 
 def _usd(cost: ModelCost | None) -> str:
-    """Dollars, or 'unpriced' for a model with no price in the table."""
-    if cost is None:
-        return "$0"
-    return "unpriced" if cost.cost is None else f"${cost.cost:.4f}"
+    """Dollars, or 'unpriced' for a model with no price in the table ($0 with no usage)."""
+    return cost_label(0.0 if cost is None else cost.cost)
 
 
 def _matrix(results: RunResults, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
     models = results.models()
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for outcome, view in zip(results.outcomes, views, strict=True):
-        key = (outcome.hypothesis, test_label(outcome))
+        key = (outcome.hypothesis, row_label(outcome))
         row = rows.setdefault(
             key, {"hypothesis": key[0], "label": key[1], "cells": [None] * len(models)}
         )
@@ -170,7 +153,7 @@ def _matrix(results: RunResults, views: list[dict[str, Any]]) -> list[dict[str, 
             "anchor": view["anchor"],
             "verdict": outcome.verdict.value,
             "simulated": outcome.simulated,
-            "share": _headline_share(outcome),
+            "share": headline_share(outcome),
             "n": outcome.draws_per_arm,
         }
     return list(rows.values())
@@ -222,11 +205,7 @@ def render(results: RunResults) -> str:
 
 def write_html(results: RunResults, path: Path) -> Path:
     """Render ``results`` to ``path`` (written whole, then moved into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(results), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text(path, render(results))
 
 
 FRAGMENT = """\

@@ -1,4 +1,4 @@
-"""Progress of long tests, throttled so that a run's output stays compact.
+"""Progress lines: long tests report their draws, throttled so that output stays compact.
 
 A test that decides quickly (every simulated model) prints nothing; one that
 keeps drawing prints one line per ``every`` seconds with its draws so far and
@@ -14,7 +14,7 @@ import pytest
 
 
 class ThrottledProgress:
-    """A ``progress`` callback for :func:`harness.runner.evaluate` that writes at most
+    """A ``progress`` callback for :func:`harness.run.evaluate.evaluate` that writes at most
     one line per ``every`` seconds (the first only after ``every`` seconds)."""
 
     def __init__(

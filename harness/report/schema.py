@@ -1,4 +1,4 @@
-"""The JSON Schema of ``results.json``, generated from :class:`RunResults`.
+"""Results schema: the JSON Schema of ``results.json``, generated from :class:`RunResults`.
 
 ``python -m harness.report.schema > docs/results-schema.json`` regenerates the
 documented copy; a test checks that the copy is current.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from harness.results import RunResults
+from harness.results.run import RunResults
 
 
 def results_schema() -> str:

@@ -1,0 +1,1 @@
+"""Defining hypotheses: prompt pairs, claims about their shares, classifiers, ``@behavior``."""

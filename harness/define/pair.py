@@ -1,0 +1,261 @@
+"""Prompt pairs: a hypothesis as data, with its arms, categories and variants.
+
+A hypothesis is a *prompt pair*: a control arm and a treatment arm that differ
+in one respect. Each arm lists the response categories it expects; every
+response is labelled with one of them (or "refusal"/"other"). Variants are
+paraphrases of the pair; each resolves to a full control and treatment arm.
+Everything is validated by pydantic when the hypothesis is defined, so a bad
+definition stops collection with a message naming the hypothesis and field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.define.classify import CLASSIFIERS
+from harness.define.normalize import normalize
+
+ArmName = Literal["control", "treatment"]
+RESERVED_CATEGORIES = ("refusal", "other")
+_IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+class HypothesisError(ValueError):
+    """A hypothesis definition is invalid; the message names hypothesis and field."""
+
+
+class Message(BaseModel):
+    """One chat message of a prompt."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["system", "user", "assistant"] = "user"
+    content: str = Field(min_length=1)
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("prompt text is empty")
+        return value
+
+
+class Category(BaseModel):
+    """A response category: a name and how to recognise it.
+
+    Give either ``classifier`` (a registered one: the built-ins one, zero_word,
+    digit_zero, random_letters, refusal, or one added with
+    :func:`harness.define.classify.register`) or ``pattern`` (a regular expression matched in
+    full, case-insensitively, against the normalized response). With neither,
+    the name itself must be a registered classifier.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    classifier: str | None = None
+    pattern: str | None = None
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"category name {value!r} must be an identifier")
+        if value in RESERVED_CATEGORIES:
+            raise ValueError(f"category name {value!r} is reserved for unmatched responses")
+        return value
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Category:
+        if self.classifier is not None and self.pattern is not None:
+            raise ValueError(f"category {self.name!r}: give classifier or pattern, not both")
+        name = self.classifier or (None if self.pattern else self.name)
+        if name is not None and name not in CLASSIFIERS:
+            known = ", ".join(sorted(CLASSIFIERS))
+            raise ValueError(
+                f"category {self.name!r}: unknown classifier {name!r} (registered: {known}); "
+                "give a pattern instead"
+            )
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"category {self.name!r}: bad pattern: {exc}") from exc
+        return self
+
+    def predicate(self) -> Callable[[str], bool]:
+        """The function that decides whether a response belongs here."""
+        if self.pattern is not None:
+            rx = re.compile(self.pattern, re.IGNORECASE)
+            return lambda text: rx.fullmatch(normalize(text)) is not None
+        return CLASSIFIERS[self.classifier or self.name]
+
+
+class Arm(BaseModel):
+    """One side of a prompt pair: the messages sent and the categories expected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    messages: tuple[Message, ...] = Field(min_length=1)
+    categories: tuple[Category, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prompt_shorthand(cls, data: object) -> object:
+        """Accept ``prompt="..."`` as one user message, and plain names as categories."""
+        if isinstance(data, dict):
+            data = dict(data)
+            if "prompt" in data:
+                if "messages" in data:
+                    raise ValueError("give prompt or messages, not both")
+                data["messages"] = [{"role": "user", "content": data.pop("prompt")}]
+            cats = data.get("categories")
+            if isinstance(cats, list | tuple):
+                data["categories"] = [{"name": c} if isinstance(c, str) else c for c in cats]
+        return data
+
+    @model_validator(mode="after")
+    def _unique_categories(self) -> Arm:
+        names = [c.name for c in self.categories]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"category names repeat: {', '.join(dupes)}")
+        if self.messages[-1].role != "user":
+            raise ValueError("the last message must be from the user")
+        return self
+
+    @property
+    def category_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.categories)
+
+    def predicates(self) -> list[tuple[str, Callable[[str], bool]]]:
+        """(name, predicate) pairs in order, for :func:`harness.define.classify.classify`."""
+        return [(c.name, c.predicate()) for c in self.categories]
+
+
+class Variant(BaseModel):
+    """A paraphrase of the pair: new prompts, and optionally new categories.
+
+    Arms given here replace the pair's arms whole; ``control_prompt`` and
+    ``treatment_prompt`` replace only the text and keep the pair's categories.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    description: str = ""
+    control_prompt: str | None = None
+    treatment_prompt: str | None = None
+    control: Arm | None = None
+    treatment: Arm | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"variant id {value!r} must be an identifier")
+        return value
+
+    @model_validator(mode="after")
+    def _no_clash(self) -> Variant:
+        if self.control is not None and self.control_prompt is not None:
+            raise ValueError(f"variant {self.id!r}: give control or control_prompt, not both")
+        if self.treatment is not None and self.treatment_prompt is not None:
+            raise ValueError(f"variant {self.id!r}: give treatment or treatment_prompt, not both")
+        return self
+
+
+class ResolvedVariant(BaseModel):
+    """A variant with both arms fully spelled out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    description: str = ""
+    control: Arm
+    treatment: Arm
+
+    def arm(self, name: ArmName) -> Arm:
+        return self.control if name == "control" else self.treatment
+
+
+class PromptPair(BaseModel):
+    """A behavioral hypothesis: a control and a treatment prompt, plus paraphrases.
+
+    The pair's own arms form the variant named ``base_variant``; each entry of
+    ``variants`` adds another.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    description: str = Field(min_length=1)
+    control: Arm
+    treatment: Arm
+    base_variant: str = "original"
+    variants: tuple[Variant, ...] = ()
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise HypothesisError(
+                f"hypothesis {data.get('id', '?')!r}: {describe_errors(exc)}"
+            ) from None
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"hypothesis id {value!r} must be an identifier")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_variants(self) -> PromptPair:
+        ids = [self.base_variant, *(v.id for v in self.variants)]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"variant ids repeat: {', '.join(dupes)}")
+        return self
+
+    def resolved(self) -> list[ResolvedVariant]:
+        """Every variant, the base first, with both arms spelled out."""
+        out = [
+            ResolvedVariant(id=self.base_variant, control=self.control, treatment=self.treatment)
+        ]
+        for v in self.variants:
+            control = v.control or _with_prompt(self.control, v.control_prompt)
+            treatment = v.treatment or _with_prompt(self.treatment, v.treatment_prompt)
+            out.append(
+                ResolvedVariant(
+                    id=v.id, description=v.description, control=control, treatment=treatment
+                )
+            )
+        return out
+
+    def variant(self, variant_id: str) -> ResolvedVariant:
+        for v in self.resolved():
+            if v.id == variant_id:
+                return v
+        raise KeyError(f"hypothesis {self.id!r} has no variant {variant_id!r}")
+
+
+def _with_prompt(arm: Arm, prompt: str | None) -> Arm:
+    if prompt is None:
+        return arm
+    return Arm(messages=(Message(content=prompt),), categories=arm.categories)
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """pydantic errors as ``field.path: message`` joined by '; '."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)

@@ -1,0 +1,173 @@
+"""The collector: the controller's gathering of outcomes, publishing and baseline check.
+
+Registered as a plugin object in ``pytest_configure`` by the controller only
+(never by an xdist worker), the way pytest's own junitxml registers its
+``LogXML``. Workers' reports reach it through ``pytest_runtest_logreport``;
+at session end it writes the run's reports and checks the baseline, and its
+terminal summary prints the table, the report paths and the baseline lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from harness.define.pair import describe_errors
+from harness.plugin.evaluation import OUTCOME_KEY, PLAN_KEY, USAGE_KEY
+from harness.plugin.state import RunState
+from harness.report.files import write_text
+from harness.report.publish import RunPaths, publish
+from harness.report.terminal import plan_table, report_lines, summary_lines
+from harness.results import baseline as baselines
+from harness.results.costs import CostReport
+from harness.results.records import Outcome, Usage
+from harness.results.run import RunResults
+
+PLUGIN_NAME = "harness-collector"
+
+
+@dataclass
+class Collector:
+    """What the controller gathers from every test, and what it makes of it at the end."""
+
+    config: pytest.Config
+    state: RunState
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    outcomes: list[Outcome] = field(default_factory=list)
+    usage: dict[str, Usage] = field(default_factory=dict)
+    test_usage: dict[str, dict[str, Usage]] = field(default_factory=dict)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    baseline: baselines.Baseline | None = None  # the stored rows, read at configure time
+    baseline_check: baselines.Comparison | None = None
+    baseline_lines: list[str] = field(default_factory=list)
+    results: RunResults | None = None
+    paths: RunPaths | None = None
+    report_error: str | None = None
+
+    def __post_init__(self) -> None:
+        self.baseline = _load_baseline(self.state)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        planned = getattr(report, PLAN_KEY, None)
+        if planned is not None:
+            self.plans.append(planned)
+        raw = getattr(report, OUTCOME_KEY, None)
+        if raw is None:
+            return
+        self.outcomes.append(Outcome.model_validate(raw))
+        per_test = getattr(report, USAGE_KEY, None) or {}
+        self.test_usage[report.nodeid] = {m: Usage.model_validate(u) for m, u in per_test.items()}
+        for model, usage in per_test.items():
+            total = self.usage.setdefault(model, Usage())
+            for key, value in usage.items():
+                setattr(total, key, getattr(total, key) + value)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.outcomes:
+            return
+        self.outcomes.sort(key=lambda o: (o.hypothesis, o.test, o.variant, o.model))
+        results = RunResults(
+            run_id=self.started.strftime("%Y%m%d-%H%M%S"),
+            started=self.started,
+            finished=dt.datetime.now(dt.UTC),
+            harness_version=_version(),
+            settings=self.state.settings,
+            family_size=max(o.family_size for o in self.outcomes),
+            outcomes=self.outcomes,
+            usage=self.usage,
+            costs=CostReport.build(self.state.prices, self.usage, self.test_usage),
+        )
+        self._check_baseline(session, results)
+        base = Path(self.config.rootpath, self.state.settings.report_dir)
+        try:
+            paths = publish(results, base)  # results.json, index.html, logs/, latest
+        except Exception as exc:  # a report failure must not hide the run's verdicts
+            self.report_error = f"{type(exc).__name__}: {exc}"
+            self.results = results
+            return
+        self.paths = paths
+        if self.baseline_check is not None:
+            check = self.baseline_check.model_dump_json(indent=1)
+            write_text(paths.run_dir / "baseline-check.json", check)
+        self.results = results.model_copy(update={"run_id": paths.run_dir.name})
+
+    def _check_baseline(self, session: pytest.Session, results: RunResults) -> None:
+        """Write (--update-baseline) or check the baseline; a regression makes the exit code 1."""
+        s = self.state.settings
+        if s.baseline is None:
+            return
+        current = baselines.rows_from(results.outcomes)
+        if s.update_baseline:
+            old = self.baseline  # read (and checked) at configure time
+            write_text(s.baseline, (old.merged(current) if old else current).dumps())
+            self.baseline_lines = [f"baseline {s.baseline}: wrote {len(current.rows)} rows"]
+            return
+        if self.baseline is None:
+            return
+        check = baselines.compare(
+            self.baseline,
+            current,
+            results.outcomes,
+            margin=s.baseline_margin,
+            alpha=s.alpha,
+            path=str(s.baseline),
+        )
+        self.baseline_check = check
+        self.baseline_lines = check.lines()
+        reused = [m for m, u in self.usage.items() if u.cache_hits and not u.cache_misses]
+        if reused:  # the same draws as last time cannot show that the model changed since
+            self.baseline_lines.append(
+                f"warning: every draw of {', '.join(sorted(reused))} came from the draw cache, "
+                "so this comparison cannot see a change since the cache was filled; use "
+                "--refresh (or a new --seed) to draw afresh"
+            )
+        if check.failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.plans:
+            terminalreporter.section("plan (no model called)")
+            for line in plan_table(self.plans):
+                terminalreporter.write_line(line)
+        if self.results is None:
+            return
+        terminalreporter.section("behavioral hypotheses")
+        for line in summary_lines(self.results):
+            terminalreporter.write_line(line)
+        cwd = Path(self.config.invocation_params.dir)
+        for line in report_lines(self.paths, self.report_error, cwd):
+            terminalreporter.write_line(line)
+        if self.baseline_lines:
+            terminalreporter.section("baseline")
+            for line in self.baseline_lines:
+                terminalreporter.write_line(line)
+
+
+def _load_baseline(state: RunState) -> baselines.Baseline | None:
+    """Read the baseline up front, so a missing or broken file stops the run before drawing."""
+    s = state.settings
+    if s.baseline is None or (s.update_baseline and not s.baseline.is_file()):
+        return None
+    if not s.baseline.is_file():
+        raise pytest.UsageError(f"no baseline at {s.baseline}: write it with --update-baseline")
+    try:  # also when updating: the file is merged into, so it must be readable
+        return baselines.Baseline.read(s.baseline)
+    except ValidationError as exc:
+        raise pytest.UsageError(
+            f"baseline {s.baseline}: not a baseline file: {describe_errors(exc)}"
+        ) from None
+    except ValueError as exc:
+        raise pytest.UsageError(f"baseline {s.baseline}: {exc}") from None
+
+
+def _version() -> str:
+    try:
+        return version("behavior-harness")
+    except PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,110 @@
+"""Publishing: a run's folder (results.json, the HTML page, inspect-ai logs) and ``latest``.
+
+Written by the controller once per run (see :func:`publish`). Everything is
+first written into a hidden staging folder and then renamed into place, so a
+reader never sees a half-written run and two runs started in the same second
+get two folders (the second gets a ``-2`` suffix) instead of clobbering one; ``latest``
+is swapped to the new folder in one rename.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from harness.report.files import write_text
+from harness.report.html import write_html
+from harness.report.inspect_logs import LOG_DIR, write_logs
+from harness.report.redact import redact
+from harness.results.run import RunResults
+
+LATEST = "latest"
+RESULTS_FILE = "results.json"
+HTML_FILE = "index.html"
+
+
+class RunPaths(BaseModel):
+    """Where a published run's outputs are."""
+
+    run_dir: Path
+    results: Path
+    html: Path
+    logs: Path
+    latest: Path
+
+
+def _reserve(base: Path, run_id: str) -> Path:
+    """Create the first free ``run_id[-k]`` folder under ``base`` (mkdir is atomic)."""
+    for k in range(1, 1000):
+        target = base / (run_id if k == 1 else f"{run_id}-{k}")
+        try:
+            target.mkdir()
+        except FileExistsError:
+            continue
+        return target
+    raise RuntimeError(f"no free run folder for {run_id!r} under {base}")
+
+
+def update_latest(base: Path, run_dir: Path) -> Path:
+    """Point ``base/latest`` at ``run_dir`` atomically (symlink swap, else a copied folder)."""
+    latest = base / LATEST
+    tmp = base / f".{LATEST}.{os.getpid()}"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(run_dir.name, target_is_directory=True)
+        if latest.is_dir() and not latest.is_symlink():
+            shutil.rmtree(latest)  # an older copy: a symlink cannot replace a folder
+        tmp.replace(latest)
+    except OSError:  # no symlinks here (e.g. Windows without privilege): copy, then swap
+        if tmp.is_symlink():
+            tmp.unlink()
+        shutil.copytree(run_dir, tmp, symlinks=False)
+        old = base / f".{LATEST}.old.{os.getpid()}"
+        if latest.exists():
+            latest.rename(old)
+        tmp.rename(latest)
+        if old.exists():
+            shutil.rmtree(old)
+    return latest
+
+
+def publish(results: RunResults, base: Path) -> RunPaths:
+    """Write results.json, index.html and inspect logs of ``results`` as a new run folder.
+
+    The folder's name (the run id, suffixed if taken) is reserved first, the
+    files are written into a staging folder, and the staging folder then
+    replaces the empty reserved one in one rename. Credentials in the model
+    arguments are masked here, once, so no output can carry them.
+    """
+    base.mkdir(parents=True, exist_ok=True)
+    run_dir = _reserve(base, results.run_id)
+    settings = results.settings.model_copy(
+        update={"model_args": redact(results.settings.model_args)}  # never write a key
+    )
+    results = results.model_copy(update={"run_id": run_dir.name, "settings": settings})
+    staging = base / f".staging-{run_dir.name}-{os.getpid()}"
+    try:
+        staging.mkdir()
+        write_text(staging / RESULTS_FILE, results.model_dump_json(indent=1))
+        write_html(results, staging / HTML_FILE)
+        write_logs(results, staging)
+        try:
+            staging.replace(run_dir)  # POSIX: atomically replaces the empty reserved folder
+        except OSError:
+            run_dir.rmdir()
+            staging.rename(run_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    latest = update_latest(base, run_dir)
+    return RunPaths(
+        run_dir=run_dir,
+        results=run_dir / RESULTS_FILE,
+        html=run_dir / HTML_FILE,
+        logs=run_dir / LOG_DIR,
+        latest=latest,
+    )

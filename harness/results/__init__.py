@@ -1,0 +1,1 @@
+"""Results: the records of decided claims, the run record, costs and baselines."""

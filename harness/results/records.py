@@ -1,0 +1,151 @@
+"""The records that flow from the sampler to verdicts and reports: draws, arms, gates, outcomes.
+
+Also :class:`Usage` (calls and tokens of one model), which the sampler counts
+and the costs and reports read.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from harness.define.claims import Claim
+from harness.define.pair import ArmName, Message
+from harness.stats.decision import Decision
+
+
+class Verdict(StrEnum):
+    """The outcome of one claim on one model and variant."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    NONCOMPLIANT = "NONCOMPLIANT"
+
+
+class BudgetStop(BaseModel):
+    """Why a draw was not made: a call or cost budget was reached first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+
+
+class Draw(BaseModel):
+    """One model response, its label, and what it cost.
+
+    ``error`` is the text shown for a draw that has no reply; ``stop`` says,
+    in the process that drew, that a budget was the cause (the evaluation then
+    ends the claim INCONCLUSIVE with that reason).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    seed: int
+    text: str
+    category: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached: bool = False
+    error: str | None = None
+    stop: BudgetStop | None = Field(default=None, exclude=True)
+
+
+class Usage(BaseModel):
+    """Calls and tokens for one model in this process."""
+
+    calls: int = 0
+    cache_hits: int = Field(default=0, description="draws read from the on-disk cache")
+    cache_misses: int = Field(default=0, description="draws requested from the model")
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    loads: int = Field(default=0, description="in-process model loads (local models)")
+
+
+class ArmResult(BaseModel):
+    """What one arm's draws showed."""
+
+    arm: ArmName
+    categories: list[str]
+    n: int = Field(description="draws analysed (errors excluded)")
+    compliant: int = Field(description="draws that fell in a declared category")
+    counts: dict[str, int]
+    shares: dict[str, float] = Field(description="share of compliant draws per category")
+    intervals: dict[str, tuple[float, float]] = Field(
+        description="95% Jeffreys interval per category share (display; decisions are SPRTs)"
+    )
+    examples: dict[str, list[str]]
+    draws: list[Draw]
+    messages: list[Message] = Field(
+        default_factory=list, description="the messages sent for this arm (the prompt)"
+    )
+    errors: int = 0
+
+    @property
+    def compliance(self) -> float:
+        return self.compliant / self.n if self.n else 0.0
+
+
+class GateResult(BaseModel):
+    """The state of one SPRT gate when the claim was decided."""
+
+    description: str
+    decision: Decision
+    llr: float
+    upper: float
+    lower: float
+    hits: int
+    trials: int
+    alpha: float
+    beta: float
+
+    @field_validator("decision", mode="before")
+    @classmethod
+    def _from_json(cls, value: Any) -> Any:
+        """Read ``"pass"``, ``"fail"`` or null (undecided), as results.json stores it."""
+        if value is None:
+            return Decision.UNDECIDED
+        if isinstance(value, str):
+            return Decision[value.upper()]
+        return value
+
+    @field_serializer("decision")
+    def _to_json(self, decision: Decision) -> str | None:
+        """``"pass"``, ``"fail"`` or null (undecided) in results.json."""
+        return None if decision is Decision.UNDECIDED else decision.word
+
+
+class Outcome(BaseModel):
+    """The verdict of one claim for one (hypothesis, variant, model)."""
+
+    hypothesis: str
+    variant: str
+    model: str
+    simulated: bool
+    test: str = ""
+    claim: Claim
+    rule: str
+    verdict: Verdict
+    reason: str
+    arms: list[ArmResult]
+    gates: list[GateResult]
+    draws_per_arm: int
+    max_draws: int
+    alpha: float = Field(description="family-wise alpha of the run")
+    gate_alpha: float = Field(description="alpha given to this claim after the family split")
+    beta: float
+    family_size: int
+    seed: int
+    difference: tuple[float, float] | None = Field(
+        default=None, description="95% Newcombe interval for treatment - control share"
+    )
+
+    def arm(self, name: ArmName) -> ArmResult:
+        for arm in self.arms:
+            if arm.arm == name:
+                return arm
+        raise KeyError(name)

@@ -1,0 +1,1 @@
+"""Running: settings, sampling with its cache and budget, and evaluating claims on a model."""

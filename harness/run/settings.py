@@ -1,0 +1,306 @@
+"""Run settings: the one definition of every setting, and their sources resolved in order.
+
+Each field marked with an :class:`Option` is a setting, under one name (say
+``max_draws``) everywhere: the command-line option ``--max-draws``, the
+``[tool.harness]`` key ``max_draws`` (or ``max-draws``) of the project's
+``pyproject.toml``, and the ini option ``harness_max_draws``. The command line
+wins, then ``[tool.harness]``, then the ini option, then the field's default::
+
+    [tool.harness]
+    models = ["sim/indifferent", "openai/gpt-4o-mini"]
+    alpha = 0.05
+    max_calls = 2000
+    max_cost = 5.0
+    cache_dir = ".harness-cache"      # cache = false turns the draw cache off
+    report_dir = "reports"
+    baseline = "evals/baseline.json"
+    baseline_margin = 0.1
+
+    [tool.harness.model_args."sim/indifferent"]
+    avoidance = 0.0
+
+    [tool.harness.prices]
+    "openai/gpt-4o-mini" = { input = 0.15, output = 0.60 }
+
+An unknown key or a value of the wrong type is a :class:`SettingsError` naming
+where it came from. This module imports no pytest and no model library.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+
+DEFAULT_MODEL = "local/smollm2-135m-instruct"
+DEFAULT_SEED = 20240312
+DEFAULT_CACHE_DIR = ".harness-cache"
+#: [tool.harness] keys that are not run settings: the draw-cache switch and the price table.
+EXTRA_KEYS = ("cache", "prices")
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or has a bad value; the message names its source."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """Marks a settings field as settable by option, ``[tool.harness]`` key and ini option."""
+
+    help: str
+    flag: bool = False  # a switch: ``--name`` turns it on
+    many: bool = False  # repeatable on the command line
+    ini: bool = True  # also an ini option ``harness_<name>``
+    option: str = ""  # the command-line name if not ``--<name>``
+    metavar: str | None = None
+    shown_default: str | None = None  # the default as --help states it, if not the field's
+
+
+class GenerationSettings(BaseModel):
+    """Generation settings shared by every draw of a run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    temperature: Annotated[float, Option("sampling temperature")] = Field(
+        default=1.0, gt=0.0, description="must be > 0: the statistics need independent draws"
+    )
+    max_tokens: Annotated[int, Option("max tokens per reply")] = Field(
+        default=16, gt=0, description="protocol answers are one word"
+    )
+    stop_seqs: tuple[str, ...] = ()
+    max_connections: int = Field(default=32, gt=0)
+    retries: int = Field(default=2, ge=0, description="harness-level retries of a failed draw")
+
+
+class RunSettings(BaseModel):
+    """Everything that decides how a run draws and judges."""
+
+    model_config = ConfigDict(frozen=True)
+
+    models: Annotated[
+        tuple[str, ...],
+        Option("inspect-ai model string, repeatable", many=True, option="--model", metavar="MODEL"),
+    ] = (DEFAULT_MODEL,)
+    model_args: Annotated[
+        dict[str, dict[str, Any]],
+        Option(
+            "argument for one model, e.g. sim/indifferent:avoidance=0.4 (value read as JSON)",
+            many=True,
+            option="--model-arg",
+            metavar="MODEL:KEY=VALUE",
+            ini=False,
+        ),
+    ] = Field(default_factory=dict)
+    seed: Annotated[int, Option("run seed")] = DEFAULT_SEED
+    alpha: Annotated[float, Option("family-wise false-failure rate")] = Field(
+        default=0.05, gt=0.0, lt=0.5, description="family-wise false-failure rate"
+    )
+    beta: Annotated[float, Option("miss rate at the stated margin")] = Field(
+        default=0.1, gt=0.0, lt=0.5, description="miss rate at the stated margin"
+    )
+    max_draws: Annotated[int, Option("budget of draws per arm")] = Field(
+        default=400, gt=0, description="budget per arm"
+    )
+    batch_size: Annotated[int, Option("draws per arm per round")] = Field(default=8, gt=0)
+    min_compliance: Annotated[float, Option("required share of on-protocol replies")] = Field(
+        default=0.5, ge=0.0, le=1.0, description="share of responses that must fit a category"
+    )
+    compliance_confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    inconclusive: Annotated[
+        Literal["fail", "skip", "pass"], Option("outcome of an undecided test")
+    ] = "fail"
+    generation: GenerationSettings = GenerationSettings()
+    report_dir: Annotated[Path, Option("where run outputs go")] = Path("reports")
+    cache_dir: Annotated[
+        Path | None,
+        Option(
+            "keep every draw on disk here and reuse it (--no-cache or cache = false: off)",
+            shown_default=DEFAULT_CACHE_DIR,
+        ),
+    ] = Field(default=None, description="draw cache folder; None: off")
+    refresh: Annotated[bool, Option("ignore cached draws (still writes)", flag=True)] = False
+    max_calls: Annotated[int | None, Option("stop drawing after N model calls")] = Field(
+        default=None, gt=0, description="model calls allowed"
+    )
+    max_cost: Annotated[float | None, Option("stop drawing after USD spent")] = Field(
+        default=None, gt=0.0, description="USD allowed"
+    )
+    baseline: Annotated[Path | None, Option("compare every row's shares with this file")] = Field(
+        default=None, description="baseline file to compare with"
+    )
+    baseline_margin: Annotated[float, Option("share move tolerated (0: any move shown)")] = Field(
+        default=0.0, ge=0.0, lt=1.0, description="share move tolerated before a regression"
+    )
+    update_baseline: Annotated[bool, Option("write this run's rows to --baseline", flag=True)] = (
+        False
+    )
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One settable field: its name, where it lives, its option and its type."""
+
+    name: str
+    owner: type[BaseModel]
+    option: Option
+    info: FieldInfo
+
+    @property
+    def cli(self) -> str:
+        """The command-line option, e.g. ``--max-draws``."""
+        return self.option.option or "--" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        """The ini option, e.g. ``harness_max_draws``."""
+        return f"harness_{self.name}"
+
+    @property
+    def scalar(self) -> type:
+        """int, float, bool or str: the type a command-line value is read as."""
+        kinds = list(_members(self.info.annotation))
+        if bool in kinds:
+            return bool
+        if int in kinds:
+            return int
+        return float if float in kinds else str
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The allowed values of a Literal setting (else empty)."""
+        found = [a for a in _members(self.info.annotation) if isinstance(a, str)]
+        return tuple(found)
+
+    @property
+    def default(self) -> Any:
+        """The default as --help shows it."""
+        if self.option.shown_default is not None:
+            return self.option.shown_default
+        return self.info.get_default(call_default_factory=True)
+
+
+def _members(annotation: Any) -> Iterator[Any]:
+    """The types (or literal values) an annotation allows, unions and Literal opened."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            yield from _members(arg)
+    elif origin is Literal:
+        yield from typing.get_args(annotation)
+    else:
+        yield annotation
+
+
+def settings() -> list[Setting]:
+    """Every setting, run settings first, then generation settings."""
+    out = []
+    for owner in (RunSettings, GenerationSettings):
+        for name, info in owner.model_fields.items():
+            marks = [m for m in info.metadata if isinstance(m, Option)]
+            if marks:
+                out.append(Setting(name, owner, marks[0], info))
+    return out
+
+
+def pyproject_path(rootpath: Path, inipath: Path | None = None) -> Path:
+    """The pyproject.toml that configures the run (pytest's inifile if it is one)."""
+    if inipath is not None and inipath.name == "pyproject.toml":
+        return inipath
+    return rootpath / "pyproject.toml"
+
+
+def harness_table(path: Path) -> dict[str, Any]:
+    """``[tool.harness]`` of ``path`` with keys in setting form (``max_calls``); {} if absent.
+
+    An unknown key is an error naming it.
+    """
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    table = data.get("tool", {}).get("harness", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [tool.harness] must be a table")
+    out = {str(k).replace("-", "_"): v for k, v in table.items()}
+    known = [s.name for s in settings()] + list(EXTRA_KEYS)
+    unknown = sorted(set(out) - set(known))
+    if unknown:
+        raise SettingsError(
+            f"[tool.harness] unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )
+    return out
+
+
+def resolve(
+    cli: Mapping[str, Any],
+    table: Mapping[str, Any],
+    ini: Mapping[str, Any],
+    root: Path,
+    no_cache: bool = False,
+) -> RunSettings:
+    """The run's settings: each from the command line, else the table, else ini, else default.
+
+    ``cli`` and ``ini`` map setting names to values (None or absent: not
+    given); ``table`` is :func:`harness_table`. Relative ``cache_dir`` and
+    ``baseline`` paths are taken from ``root``; the draw cache is on (in
+    ``.harness-cache``) unless ``no_cache`` or ``cache = false``.
+    """
+    origin: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for s in settings():
+        for value, where in (
+            (cli.get(s.name), s.cli),
+            (table.get(s.name), f"[tool.harness] {s.name}"),
+            (ini.get(s.name), f"ini {s.ini}"),
+        ):
+            if value is None:
+                continue
+            if s.option.flag and where.startswith("[") and not isinstance(value, bool):
+                raise SettingsError(f"{where}: expected true or false, got {value!r}")
+            values[s.name], origin[s.name] = value, where
+            break
+    cache = table.get("cache", True)
+    if not isinstance(cache, bool):
+        raise SettingsError(f"[tool.harness] cache: expected true or false, got {cache!r}")
+    if no_cache or not cache:
+        values["cache_dir"] = None
+    else:  # on by default, relative paths from the rootdir
+        values["cache_dir"] = root / values.get("cache_dir", DEFAULT_CACHE_DIR)
+    if values.get("baseline") is not None:
+        values["baseline"] = root / values["baseline"]
+    if values.get("update_baseline") and values.get("baseline") is None:
+        raise SettingsError("--update-baseline needs --baseline PATH (or baseline in config)")
+    if isinstance(values.get("models"), list):  # a repeated --model would duplicate every test
+        values["models"] = tuple(dict.fromkeys(values["models"]))
+    if isinstance(table.get("model_args"), dict) and isinstance(cli.get("model_args"), dict):
+        merged = {m: dict(a) for m, a in table["model_args"].items() if isinstance(a, dict)}
+        for model, args in cli["model_args"].items():  # the command line wins per key
+            merged.setdefault(model, {}).update(args)
+        values["model_args"] = merged
+    names = GenerationSettings.model_fields
+    values["generation"] = {k: values.pop(k) for k in list(values) if k in names}
+    try:
+        return RunSettings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, origin)) from None
+
+
+def _describe(exc: ValidationError, origin: Mapping[str, str]) -> str:
+    """pydantic errors as ``<source>: message`` joined by '; '."""
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        name = loc[1] if loc[:1] == ["generation"] and len(loc) > 1 else (loc or ["(root)"])[0]
+        where = origin.get(name, name)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
