@@ -125,22 +125,35 @@ ZERO_VS_RANDOM = PromptPair(
 )
 
 
-@behavior(ZERO_VS_RANDOM, claims.equivalent("treatment", "random", value=0.5, margin=0.15))
-def test_random_string_share_is_half() -> None:
-    """(a) The treatment's random-string share is 0.5 within 0.15 (equivalence)."""
-
-
 @behavior(
-    ZERO_VS_RANDOM, claims.not_lower(("treatment", "random"), ("control", "word"), margin=0.2)
+    ZERO_VS_RANDOM,
+    claims.equivalent(
+        ("treatment", "random"), value=0.5, margin=0.25, tolerance=0.1, about="guess bias"
+    ),
 )
-def test_no_avoidance_of_random_strings() -> None:
-    """(b) The random-string share is not lower than the control's "zero" share by 0.2."""
+def test_random_string_share_is_half() -> None:
+    """(a) Guess bias, not avoidance: among on-protocol treatment replies, the random-string
+    share is 0.5 within 0.1 (a 60/40 lean is allowed); 0.25 or less, or 0.75 or more, fails."""
 
 
 @behavior(
     ZERO_VS_RANDOM,
-    claims.not_lower(("treatment", "random"), ("control", "word"), margin=0.2),
+    claims.not_lower(
+        ("treatment", "random"), ("control", "word"), margin=0.2, about="avoidance gate"
+    ),
+)
+def test_no_avoidance_of_random_strings() -> None:
+    """(b) The avoidance gate: the random-string share is not lower than the control's "zero"
+    share by 0.2, and the treatment is not off-protocol (refusing, chattering) 0.2 more often
+    than the control."""
+
+
+@behavior(
+    ZERO_VS_RANDOM,
+    claims.not_lower(
+        ("treatment", "random"), ("control", "word"), margin=0.2, about="avoidance gate"
+    ),
     pooled=True,
 )
 def test_no_avoidance_over_all_paraphrases() -> None:
-    """(c) As (b), for the average over all variants, judged paraphrase by paraphrase."""
+    """(c) As (b), for the average over all six variants (draws round-robin over them)."""

@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from harness.define.claims import Claim
-from harness.define.pair import ArmName, HypothesisError, Message, PromptPair, describe_errors
+from harness.define.pair import HypothesisError, PromptPair, describe_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 MARKER = "behavior"
@@ -32,8 +32,10 @@ def behavior(
     more; its body runs after the verdict has been reached.
 
     With ``pooled=True`` there is one test per model instead, deciding the
-    claim for the average over the chosen variants (paraphrases) with a
-    paraphrase-level test (:mod:`harness.stats.paraphrase`) that reports their spread.
+    claim for the average over the chosen variants (paraphrases): draws go
+    round-robin over the paraphrases and each round's average is one
+    observation (:func:`harness.stats.gates.pooled_observations`), so the claim
+    is about the mean over exactly these paraphrases.
 
     Checked at import time, so a bad definition stops collection with a message
     naming the hypothesis and field.
@@ -55,8 +57,6 @@ def behavior(
         )
     if pooled and len(chosen) < 2:
         raise HypothesisError(f"hypothesis {pair.id!r}: a pooled claim needs at least 2 variants")
-    if pooled:  # paraphrases sharing an arm's prompt would share draws (not independent)
-        check_independent(pair, chosen, claim)
 
     def decorate(fn: F) -> F:
         marked = pytest.mark.usefixtures("outcome")(fn)
@@ -66,41 +66,3 @@ def behavior(
         return marked  # type: ignore[no-any-return]
 
     return decorate
-
-
-def repeated_prompts(
-    pair: PromptPair, variant_ids: Sequence[str], arms: Sequence[ArmName]
-) -> list[str]:
-    """Arms whose messages repeat across the chosen variants, e.g. "control arm of 'a', 'b'".
-
-    Identical messages are one request (same request key, same seeds), so
-    such variants would share their draws and not be independent paraphrases.
-    """
-    out = []
-    for arm in arms:
-        groups: dict[tuple[Message, ...], list[str]] = {}
-        for vid in variant_ids:
-            groups.setdefault(pair.variant(vid).arm(arm).messages, []).append(vid)
-        out += [
-            f"{arm} arm of {', '.join(repr(v) for v in ids)}"
-            for ids in groups.values()
-            if len(ids) > 1
-        ]
-    return out
-
-
-def check_independent(pair: PromptPair, variant_ids: Sequence[str], claim: Claim) -> None:
-    """Raise HypothesisError if two pooled variants send the same messages in an arm the claim uses.
-
-    The paraphrase-level t-test assumes one independent estimate per
-    paraphrase; variants that share draws would be counted twice and make it
-    anti-conservative.
-    """
-    repeats = repeated_prompts(pair, variant_ids, claim.arms)
-    if repeats:
-        raise HypothesisError(
-            f"hypothesis {pair.id!r}: a pooled claim needs a distinct prompt per paraphrase in "
-            f"every arm it uses, but the same messages are sent in the {'; '.join(repeats)} "
-            "(they would share draws and be counted twice); pool only variants that rewrite "
-            "those arms"
-        )

@@ -1,35 +1,41 @@
-"""Claims a hypothesis test can make, each reduced to sequential gates and watched shares.
+"""Claims: what a hypothesis test asserts, as allowed and forbidden regions of means.
 
-A claim names shares ("the share of responses in category C among the
-compliant responses of arm A") and the size of the forbidden behavior (a
-margin). It turns into one or more SPRT *gates*; the claim FAILS as soon as
-any gate fails and PASSES once every gate has passed.
+A claim names shares ("the share of category C among the on-protocol replies
+of arm A") and where they are *allowed* and *forbidden*; between the two lies
+an indifference zone, where no error rate is promised. Each claim reduces to
+gates (:class:`harness.stats.gates.Gate`), one monitored mean each, decided by
+anytime-valid tests (:mod:`harness.stats.sequential`):
 
-``alpha`` is always the false-failure rate (the chance of FAIL when the
-behavior is exactly as allowed) and ``beta`` the chance of PASS when the
-forbidden behavior is present at the stated size.
+* the chance of FAIL is at most ``alpha`` at *every* state in the allowed
+  region (false failure), and the chance of PASS at most ``beta`` at every
+  state in the forbidden region (a miss), however long sampling runs;
+* two-arm claims work on the difference of the shares (treatment - control),
+  at any control share, and also gate the *off-protocol gap*: the treatment's
+  share of refusals and chatter may not exceed the control's by the margin
+  (avoidance by not answering at all);
+* the claim FAILS when any gate fails and PASSES when every gate has passed.
 
-A new claim subclasses :class:`ClaimBase` and implements every abstract method
-(its shares, gates, rule and watched shares), then joins the :data:`Claim`
-union; one without them cannot be created.
+Every helper takes its shares in one shape: ``(arm, category)`` tuples (or
+:class:`Share`); ``helper("arm", "category", ...)`` is accepted too.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.define.pair import ArmName, HypothesisError, PromptPair
-from harness.stats.sprt import SPRT
+from harness.stats.gates import Gate
+from harness.stats.simulate import ArmState
 
-#: The direction in which a share moving is the forbidden behavior.
 Direction = Literal["down", "up"]
+ARMS: tuple[ArmName, ...] = ("control", "treatment")
 
 
 class Share(BaseModel):
-    """The share of category ``category`` among the compliant responses of ``arm``."""
+    """The share of ``category`` among the on-protocol replies of ``arm``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -40,53 +46,43 @@ class Share(BaseModel):
         return f"{self.arm} '{self.category}' share"
 
 
-class OneArmGate(BaseModel):
-    """An SPRT on one arm's share."""
-
-    model_config = ConfigDict(frozen=True)
-
-    share: Share
-    sprt: SPRT
-
-
-class PairedGate(BaseModel):
-    """An SPRT on discordant (control, treatment) pairs (theta = 0.5 when equal)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    treatment: Share
-    control: Share
-    sprt: SPRT
-
-
-Gate = OneArmGate | PairedGate
+ShareSpec = Share | tuple[str, str]
 
 
 class ClaimBase(BaseModel, ABC):
-    """What every claim provides to the runner, the planner, the reports and the baseline."""
+    """What every claim provides to the evaluator, the planner, the baseline and the report."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @abstractmethod
-    def shares(self) -> list[Share]:
-        """The shares the claim names, the headline share first."""
+    about: str = Field(default="", description="what the claim measures, shown with its verdict")
 
     @abstractmethod
-    def gates(self, alpha: float, beta: float) -> list[Gate]:
-        """The sequential tests that decide the claim at these error rates."""
+    def shares(self) -> list[Share]:
+        """The shares the claim reads."""
+
+    @abstractmethod
+    def gates(self, categories: dict[str, tuple[str, ...]]) -> list[Gate]:
+        """The monitored means, given each arm's declared categories (in order)."""
 
     @abstractmethod
     def rule(self) -> str:
-        """The claim in words, with what makes it FAIL."""
+        """One line: allowed region, forbidden region, the zone between."""
 
     @abstractmethod
     def watched(self) -> list[tuple[ArmName, str, Direction]]:
-        """(arm, category, forbidden direction) of every share, for the baseline check."""
+        """(arm, category, forbidden direction) rows a baseline must watch."""
+
+    @abstractmethod
+    def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
+        """Model states at the allowed and forbidden edges ("allowed", "forbidden"), for plans."""
 
     @property
     def arms(self) -> tuple[ArmName, ...]:
         names = {s.arm for s in self.shares()}
-        return tuple(a for a in ("control", "treatment") if a in names)
+        return tuple(a for a in ARMS if a in names)
+
+    def title(self) -> str:
+        return f"{self.about}: {self.rule()}" if self.about else self.rule()
 
     def check_against(self, pair: PromptPair) -> None:
         """Raise HypothesisError if a share names a category an arm lacks."""
@@ -101,45 +97,95 @@ class ClaimBase(BaseModel, ABC):
                     )
 
 
-class Equivalent(ClaimBase):
-    """The share lies within ``margin`` of ``value`` (two one-sided SPRTs)."""
+def _index(categories: dict[str, tuple[str, ...]], share: Share) -> int:
+    return categories[share.arm].index(share.category)
 
-    kind: Literal["equivalent"] = "equivalent"
+
+def _one_hot(categories: tuple[str, ...], where: dict[str, float]) -> ArmState:
+    return ArmState(shares=tuple(where.get(c, 0.0) for c in categories))
+
+
+def _share_state(
+    categories: dict[str, tuple[str, ...]], share: Share, p: float
+) -> dict[str, ArmState]:
+    """One arm at share ``p`` of the category (rest in the arm's other categories)."""
+    names = categories[share.arm]
+    others = [c for c in names if c != share.category]
+    where = {share.category: p}
+    if others:
+        where[others[0]] = 1.0 - p
+    return {share.arm: _one_hot(names, where)}
+
+
+class _OneShare(ClaimBase):
     share: Share
     value: float = Field(gt=0.0, lt=1.0)
     margin: float = Field(gt=0.0, lt=1.0)
+
+    def shares(self) -> list[Share]:
+        return [self.share]
+
+    def _gate(self, categories: dict[str, tuple[str, ...]], allowed: float, bad: float) -> Gate:
+        return Gate(
+            kind="share",
+            arm=self.share.arm,
+            category=_index(categories, self.share),
+            allowed=allowed,
+            forbidden=bad,
+            label=f"{self.share}",
+        )
+
+
+class Equivalent(_OneShare):
+    """The share is ``value`` within ``tolerance`` (allowed); ``margin`` or more away is forbidden.
+
+    PASS means the share was shown inside ``value ± margin``; FAIL that it was
+    shown outside ``value ± tolerance``.
+    """
+
+    kind: Literal["equivalent"] = "equivalent"
+    tolerance: float | None = Field(default=None, ge=0.0)
 
     @model_validator(mode="after")
     def _inside(self) -> Equivalent:
         if not (self.value - self.margin > 0.0 and self.value + self.margin < 1.0):
             raise ValueError("value ± margin must lie strictly between 0 and 1")
+        if self.tol >= self.margin:
+            raise ValueError("tolerance must be smaller than margin")
         return self
 
-    def shares(self) -> list[Share]:
-        return [self.share]
+    @property
+    def tol(self) -> float:
+        return self.margin / 2 if self.tolerance is None else self.tolerance
 
-    def gates(self, alpha: float, beta: float) -> list[Gate]:
-        low = SPRT(p_ok=self.value, p_bad=self.value - self.margin, alpha=alpha / 2, beta=beta)
-        high = SPRT(p_ok=self.value, p_bad=self.value + self.margin, alpha=alpha / 2, beta=beta)
-        return [OneArmGate(share=self.share, sprt=low), OneArmGate(share=self.share, sprt=high)]
-
-    def watched(self) -> list[tuple[ArmName, str, Direction]]:
-        return [(self.share.arm, self.share.category, d) for d in ("down", "up")]
+    def gates(self, categories: dict[str, tuple[str, ...]]) -> list[Gate]:
+        v, t, m = self.value, self.tol, self.margin
+        return [self._gate(categories, v - t, v - m), self._gate(categories, v + t, v + m)]
 
     def rule(self) -> str:
+        v, t, m = self.value, self.tol, self.margin
         return (
-            f"{self.share} is {self.value:g} ± {self.margin:g}: FAIL if shown to be "
-            f"{self.value - self.margin:g} or below, or {self.value + self.margin:g} or above"
+            f"{self.share} is {v:g} ± {m:g}: allowed {v - t:g} to {v + t:g}, forbidden "
+            f"{v - m:g} or below and {v + m:g} or above"
         )
 
+    def watched(self) -> list[tuple[ArmName, str, Direction]]:
+        return [
+            (self.share.arm, self.share.category, "down"),
+            (self.share.arm, self.share.category, "up"),
+        ]
 
-class AtLeast(ClaimBase):
-    """The share is at least ``value``; FAIL when it is shown at ``value - margin``."""
+    def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
+        return {
+            "allowed": _share_state(categories, self.share, self.value - self.tol),
+            "forbidden": _share_state(categories, self.share, self.value - self.margin),
+        }
+
+
+class AtLeast(_OneShare):
+    """The share is at least ``value`` (allowed); ``value - margin`` or below is forbidden."""
 
     kind: Literal["at_least"] = "at_least"
-    share: Share
-    value: float = Field(gt=0.0, lt=1.0)
-    margin: float = Field(gt=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _inside(self) -> AtLeast:
@@ -147,30 +193,29 @@ class AtLeast(ClaimBase):
             raise ValueError("value - margin must be above 0")
         return self
 
-    def shares(self) -> list[Share]:
-        return [self.share]
+    def gates(self, categories: dict[str, tuple[str, ...]]) -> list[Gate]:
+        return [self._gate(categories, self.value, self.value - self.margin)]
 
-    def gates(self, alpha: float, beta: float) -> list[Gate]:
-        sprt = SPRT(p_ok=self.value, p_bad=self.value - self.margin, alpha=alpha, beta=beta)
-        return [OneArmGate(share=self.share, sprt=sprt)]
+    def rule(self) -> str:
+        return (
+            f"{self.share} is at least {self.value:g}: allowed {self.value:g} or above, "
+            f"forbidden {self.value - self.margin:g} or below"
+        )
 
     def watched(self) -> list[tuple[ArmName, str, Direction]]:
         return [(self.share.arm, self.share.category, "down")]
 
-    def rule(self) -> str:
-        return (
-            f"{self.share} is at least {self.value:g}: FAIL if shown to be "
-            f"{self.value - self.margin:g} or below"
-        )
+    def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
+        return {
+            "allowed": _share_state(categories, self.share, self.value),
+            "forbidden": _share_state(categories, self.share, self.value - self.margin),
+        }
 
 
-class AtMost(ClaimBase):
-    """The share is at most ``value``; FAIL when it is shown at ``value + margin``."""
+class AtMost(_OneShare):
+    """The share is at most ``value`` (allowed); ``value + margin`` or above is forbidden."""
 
     kind: Literal["at_most"] = "at_most"
-    share: Share
-    value: float = Field(gt=0.0, lt=1.0)
-    margin: float = Field(gt=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _inside(self) -> AtMost:
@@ -178,136 +223,225 @@ class AtMost(ClaimBase):
             raise ValueError("value + margin must be below 1")
         return self
 
-    def shares(self) -> list[Share]:
-        return [self.share]
+    def gates(self, categories: dict[str, tuple[str, ...]]) -> list[Gate]:
+        return [self._gate(categories, self.value, self.value + self.margin)]
 
-    def gates(self, alpha: float, beta: float) -> list[Gate]:
-        sprt = SPRT(p_ok=self.value, p_bad=self.value + self.margin, alpha=alpha, beta=beta)
-        return [OneArmGate(share=self.share, sprt=sprt)]
+    def rule(self) -> str:
+        return (
+            f"{self.share} is at most {self.value:g}: allowed {self.value:g} or below, "
+            f"forbidden {self.value + self.margin:g} or above"
+        )
 
     def watched(self) -> list[tuple[ArmName, str, Direction]]:
         return [(self.share.arm, self.share.category, "up")]
 
-    def rule(self) -> str:
-        return (
-            f"{self.share} is at most {self.value:g}: FAIL if shown to be "
-            f"{self.value + self.margin:g} or above"
-        )
+    def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
+        return {
+            "allowed": _share_state(categories, self.share, self.value),
+            "forbidden": _share_state(categories, self.share, self.value + self.margin),
+        }
 
 
-class NotLower(ClaimBase):
-    """Non-inferiority: the treatment share is not below the control share by ``margin``.
-
-    The forbidden behavior (e.g. avoidance) is a treatment share lower than the
-    control share by ``margin`` at a control share of 0.5, i.e. a discordant-pair
-    theta of 0.5 - margin (an odds ratio of (0.5-margin)/(0.5+margin)).
-    """
-
-    kind: Literal["not_lower"] = "not_lower"
+class _TwoShares(ClaimBase):
     treatment: Share
     control: Share
-    margin: float = Field(gt=0.0, lt=0.5)
+    margin: float = Field(gt=0.0, lt=1.0)
 
     def shares(self) -> list[Share]:
         return [self.treatment, self.control]
 
-    def gates(self, alpha: float, beta: float) -> list[Gate]:
-        sprt = SPRT(p_ok=0.5, p_bad=0.5 - self.margin, alpha=alpha, beta=beta)
-        return [PairedGate(treatment=self.treatment, control=self.control, sprt=sprt)]
+    def _difference(
+        self, categories: dict[str, tuple[str, ...]], allowed: float, bad: float
+    ) -> Gate:
+        return Gate(
+            kind="difference",
+            arm=self.treatment.arm,
+            category=_index(categories, self.treatment),
+            control_arm=self.control.arm,
+            control_category=_index(categories, self.control),
+            allowed=allowed,
+            forbidden=bad,
+            label=f"{self.treatment} - {self.control}",
+        )
 
-    def watched(self) -> list[tuple[ArmName, str, Direction]]:
+    def _gap(self) -> list[Gate]:
+        if self.treatment.arm == self.control.arm:
+            return []
         return [
-            (self.treatment.arm, self.treatment.category, "down"),
-            (self.control.arm, self.control.category, "up"),
+            Gate(
+                kind="off_protocol",
+                arm=self.treatment.arm,
+                control_arm=self.control.arm,
+                allowed=0.0,
+                forbidden=self.margin,
+                label=f"off-protocol share, {self.treatment.arm} - {self.control.arm}",
+            )
         ]
+
+    def _gap_rule(self) -> str:
+        if self.treatment.arm == self.control.arm:
+            return ""
+        return (
+            f"; and the {self.treatment.arm}'s off-protocol share (refusals, chatter) may not "
+            f"exceed the {self.control.arm}'s: forbidden {self.margin:g} or more above it"
+        )
+
+    def _states(
+        self, categories: dict[str, tuple[str, ...]], control: float, treatment: float
+    ) -> dict[str, ArmState]:
+        states = _share_state(categories, self.control, control)
+        if self.treatment.arm == self.control.arm:
+            names = categories[self.control.arm]
+            where = {self.control.category: control, self.treatment.category: treatment}
+            return {self.control.arm: _one_hot(names, where)}
+        states.update(_share_state(categories, self.treatment, treatment))
+        return states
+
+
+class NotLower(_TwoShares):
+    """The treatment share is not lower than the control share (allowed: difference >= 0);
+    lower by ``margin`` or more is forbidden."""
+
+    kind: Literal["not_lower"] = "not_lower"
+
+    def gates(self, categories: dict[str, tuple[str, ...]]) -> list[Gate]:
+        return [self._difference(categories, 0.0, -self.margin), *self._gap()]
 
     def rule(self) -> str:
         return (
-            f"{self.treatment} is not lower than {self.control}: FAIL if shown lower by "
-            f"{self.margin:g} (at a control share of 0.5; odds ratio "
-            f"{(0.5 - self.margin) / (0.5 + self.margin):.3g})"
+            f"{self.treatment} is not lower than {self.control}: allowed a difference of 0 or "
+            f"more, forbidden {self.margin:g} or more lower{self._gap_rule()}"
         )
 
+    def watched(self) -> list[tuple[ArmName, str, Direction]]:
+        return [(self.treatment.arm, self.treatment.category, "down")]
 
-class Higher(ClaimBase):
-    """Superiority: the treatment share exceeds the control share by ``margin``.
+    def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
+        return {
+            "allowed": self._states(categories, 0.5, 0.5),
+            "forbidden": self._states(categories, 0.5, 0.5 - self.margin),
+        }
 
-    FAIL when the two shares are shown equal; PASS when a lift of ``margin``
-    (at a control share of 0.5) is shown.
+
+class Higher(_TwoShares):
+    """The treatment share exceeds the control share by ``margin`` (allowed); equal is forbidden.
+
+    FAIL means no lift was shown beyond doubt (alpha bounds failing a real lift
+    of ``margin``); PASS that equality was ruled out (beta bounds passing when
+    there is no lift).
     """
 
     kind: Literal["higher"] = "higher"
-    treatment: Share
-    control: Share
-    margin: float = Field(gt=0.0, lt=0.5)
 
-    def shares(self) -> list[Share]:
-        return [self.treatment, self.control]
-
-    def gates(self, alpha: float, beta: float) -> list[Gate]:
-        sprt = SPRT(p_ok=0.5 + self.margin, p_bad=0.5, alpha=alpha, beta=beta)
-        return [PairedGate(treatment=self.treatment, control=self.control, sprt=sprt)]
-
-    def watched(self) -> list[tuple[ArmName, str, Direction]]:
-        return [
-            (self.treatment.arm, self.treatment.category, "down"),
-            (self.control.arm, self.control.category, "up"),
-        ]
+    def gates(self, categories: dict[str, tuple[str, ...]]) -> list[Gate]:
+        return [self._difference(categories, self.margin, 0.0), *self._gap()]
 
     def rule(self) -> str:
         return (
-            f"{self.treatment} is higher than {self.control} by {self.margin:g}: "
-            "FAIL if the two are shown equal (a PASS here may be wrong at rate beta, "
-            "not alpha: alpha bounds failing a real lift)"
+            f"{self.treatment} is higher than {self.control}: allowed {self.margin:g} or more "
+            f"higher, forbidden equal or lower{self._gap_rule()}"
         )
+
+    def watched(self) -> list[tuple[ArmName, str, Direction]]:
+        return [(self.treatment.arm, self.treatment.category, "down")]
+
+    def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
+        low = max(0.5 - self.margin / 2, 0.0)
+        return {
+            "allowed": self._states(categories, low, low + self.margin),
+            "forbidden": self._states(categories, low, low),
+        }
 
 
 Claim = Annotated[Equivalent | AtLeast | AtMost | NotLower | Higher, Field(discriminator="kind")]
 
 
-def _share(spec: Share | tuple[str, str] | str, default_arm: ArmName) -> Share:
-    if isinstance(spec, Share):
+def _share(spec: Any, category: Any, default_arm: ArmName, helper: str) -> Share:
+    """Read a share given as Share, (arm, category), or arm and category as two arguments."""
+    if isinstance(spec, Share) and category is None:
         return spec
-    if isinstance(spec, str):
-        return Share(arm=default_arm, category=spec)
-    arm, category = spec
-    return Share.model_validate({"arm": arm, "category": category})
+    if isinstance(spec, str) and isinstance(category, str):
+        spec = (spec, category)
+    elif isinstance(spec, str) and category is None:
+        spec = (default_arm, spec)
+    if isinstance(spec, tuple | list) and len(spec) == 2 and category is None:
+        arm, name = spec
+        if arm not in ARMS:
+            raise HypothesisError(
+                f"claims.{helper}: arm {arm!r} must be 'control' or 'treatment' "
+                f"(write claims.{helper}(('treatment', 'category'), ...))"
+            )
+        return Share(arm=arm, category=str(name))
+    raise HypothesisError(
+        f"claims.{helper}: a share is ('arm', 'category'), e.g. "
+        f"claims.{helper}(('treatment', 'random'), ...); got {spec!r}"
+    )
 
 
-def equivalent(arm: ArmName, category: str, *, value: float, margin: float) -> Equivalent:
-    """``arm``'s ``category`` share is ``value`` within ``margin``."""
-    return Equivalent(share=Share(arm=arm, category=category), value=value, margin=margin)
+def equivalent(
+    share: ShareSpec | str,
+    category: str | None = None,
+    *,
+    value: float,
+    margin: float,
+    tolerance: float | None = None,
+    about: str = "",
+) -> Equivalent:
+    """The share is ``value`` within ``tolerance`` (default margin / 2); ``margin`` off fails."""
+    return Equivalent(
+        share=_share(share, category, "treatment", "equivalent"),
+        value=value,
+        margin=margin,
+        tolerance=tolerance,
+        about=about,
+    )
 
 
-def at_least(arm: ArmName, category: str, *, value: float, margin: float) -> AtLeast:
-    """``arm``'s ``category`` share is at least ``value``."""
-    return AtLeast(share=Share(arm=arm, category=category), value=value, margin=margin)
+def at_least(
+    share: ShareSpec | str,
+    category: str | None = None,
+    *,
+    value: float,
+    margin: float,
+    about: str = "",
+) -> AtLeast:
+    """The share is at least ``value``; ``value - margin`` or below is forbidden."""
+    share_ = _share(share, category, "treatment", "at_least")
+    return AtLeast(share=share_, value=value, margin=margin, about=about)
 
 
-def at_most(arm: ArmName, category: str, *, value: float, margin: float) -> AtMost:
-    """``arm``'s ``category`` share is at most ``value``."""
-    return AtMost(share=Share(arm=arm, category=category), value=value, margin=margin)
+def at_most(
+    share: ShareSpec | str,
+    category: str | None = None,
+    *,
+    value: float,
+    margin: float,
+    about: str = "",
+) -> AtMost:
+    """The share is at most ``value``; ``value + margin`` or above is forbidden."""
+    share_ = _share(share, category, "treatment", "at_most")
+    return AtMost(share=share_, value=value, margin=margin, about=about)
 
 
 def not_lower(
-    treatment: Share | tuple[str, str] | str,
-    control: Share | tuple[str, str] | str,
-    *,
-    margin: float,
+    treatment: ShareSpec | str, control: ShareSpec | str, *, margin: float, about: str = ""
 ) -> NotLower:
-    """Treatment share not lower than control share by ``margin`` (no avoidance)."""
+    """Treatment share not lower than control share; lower by ``margin`` is forbidden."""
     return NotLower(
-        treatment=_share(treatment, "treatment"), control=_share(control, "control"), margin=margin
+        treatment=_share(treatment, None, "treatment", "not_lower"),
+        control=_share(control, None, "control", "not_lower"),
+        margin=margin,
+        about=about,
     )
 
 
 def higher(
-    treatment: Share | tuple[str, str] | str,
-    control: Share | tuple[str, str] | str,
-    *,
-    margin: float,
+    treatment: ShareSpec | str, control: ShareSpec | str, *, margin: float, about: str = ""
 ) -> Higher:
-    """Treatment share higher than control share by ``margin``."""
+    """Treatment share higher than control share by ``margin``; equal is forbidden."""
     return Higher(
-        treatment=_share(treatment, "treatment"), control=_share(control, "control"), margin=margin
+        treatment=_share(treatment, None, "treatment", "higher"),
+        control=_share(control, None, "control", "higher"),
+        margin=margin,
+        about=about,
     )

@@ -10,7 +10,6 @@ tests); gathering, publishing and the baseline check are the controller's
 
 from harness.plugin.collection import (
     pytest_collection_modifyitems,
-    pytest_deselected,
     pytest_generate_tests,
     pytest_pycollect_makemodule,
 )
@@ -34,7 +33,6 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_configure_node",
-    "pytest_deselected",
     "pytest_generate_tests",
     "pytest_pycollect_makemodule",
     "pytest_pyfunc_call",

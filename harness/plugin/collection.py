@@ -57,17 +57,40 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     )
 
 
-@pytest.hookimpl(trylast=True)
+FAMILY_CACHE = "harness/family"
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
+    """Fix the family: one model's claims in the collected hypothesis files.
+
+    Counted before ``-k``, ``-m`` or ``--lf`` deselect anything, per model, so
+    a claim's share of alpha (and so its verdict on the same draws) does not
+    depend on the selection, on ``-n`` or on the other models of the run.
+    ``--lf`` does not even collect the files without failures; their counts
+    come from the last run that collected them (pytest's cache), as the
+    failures ``--lf`` reruns do.
+    """
     state = config.stash[STATE]
-    state.family_size = sum(1 for item in items if item.get_closest_marker(MARKER) is not None)
-
-
-def pytest_deselected(items: list[pytest.Item]) -> None:
-    if not items:
-        return
-    state = items[0].config.stash[STATE]
-    gone = sum(1 for item in items if item.get_closest_marker(MARKER) is not None)
-    state.family_size = max(0, state.family_size - gone)
+    per_file: dict[str, int] = {}
+    models = max(1, len(state.settings.models))
+    for item in items:
+        if item.get_closest_marker(MARKER) is not None:
+            key = str(item.path)
+            per_file[key] = per_file.get(key, 0) + 1
+    per_file = {k: v // models for k, v in per_file.items()}
+    known: dict[str, int] = {}
+    cache = getattr(config, "cache", None)
+    if cache is not None:
+        known = dict(cache.get(FAMILY_CACHE, {}))
+        cache.set(FAMILY_CACHE, {**known, **per_file})
+    if config.getoption("lf", False):
+        roots = [Path(config.rootpath, a.split("::")[0]).resolve() for a in config.args]
+        for name, count in known.items():
+            path = Path(name)
+            under = any(path == r or r in path.parents for r in roots)
+            if name not in per_file and under and path.is_file():
+                per_file[name] = count
+    state.family_size = sum(per_file.values())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import pytest
@@ -31,7 +30,7 @@ from harness.run.cache import DrawStore
 from harness.run.evaluate import evaluate
 from harness.run.sampling import Sampler
 from harness.run.settings import RunSettings
-from harness.stats.decision import gate_alpha
+from harness.stats.decision import claim_alpha
 
 OUTCOME_KEY = "harness_outcome"
 USAGE_KEY = "harness_usage"
@@ -118,17 +117,15 @@ def outcome(request: pytest.FixtureRequest, harness_model: str, harness_variant:
         sampler.model(harness_model)
     except Exception as exc:  # unknown provider, missing key, missing file
         pytest.fail(f"model {harness_model!r} cannot be used: {exc}", pytrace=False)
-    if marker.kwargs.get("pooled", False):  # one test over all variants (harness.run.pooled)
-        from harness.run.pooled import evaluate_pooled
-
-        run = partial(evaluate_pooled, pair, marker.kwargs["variants"])
-    else:
-        run = partial(evaluate, pair, harness_variant)
-    result = run(
+    pooled = bool(marker.kwargs.get("pooled", False))
+    result = evaluate(
+        pair,
+        tuple(marker.kwargs["variants"]) if pooled else harness_variant,
         claim,
         harness_model,
         sampler,
         state.settings,
+        claim_alpha=claim_alpha(state.settings.alpha, state.family_size),
         family_size=max(1, state.family_size),
         test=request.node.nodeid,
         progress=_progress(request, state.settings.max_draws),
@@ -153,24 +150,28 @@ def _progress(request: pytest.FixtureRequest, budget: int) -> ThrottledProgress 
 
 def _skip_with_plan(request: pytest.FixtureRequest, claim: Claim, state: RunState) -> None:
     """``--plan``: compute the claim's operating characteristics, skip, call no model."""
-    from harness.stats.planning import plan_claim
+    from harness.run.evaluate import claim_plan
 
-    s = state.settings
-    alpha = gate_alpha(s.alpha, max(1, state.family_size))
     marker = request.node.get_closest_marker(MARKER)
-    if marker is not None and marker.kwargs.get("pooled", False):
-        from harness.stats.paraphrase import plan_pooled
-
-        variants = len(marker.kwargs["variants"])
-        plan = plan_pooled(claim, alpha, s.beta, s.max_draws, variants, seed=s.seed)
-    else:
-        plan = plan_claim(claim, alpha, s.beta, s.max_draws, s.batch_size)
+    assert marker is not None
+    s = state.settings
+    pooled = bool(marker.kwargs.get("pooled", False))
+    variants = list(marker.kwargs["variants"])
+    pair: PromptPair = marker.kwargs["pair"]
+    plan = claim_plan(
+        pair,
+        variants if pooled else request.node.callspec.params["harness_variant"],
+        claim,
+        s,
+        claim_alpha(s.alpha, state.family_size),
+    )
     request.node.stash[_PLAN] = {
         **plan.model_dump(mode="json"),
         "test": request.node.nodeid,
         "family_size": max(1, state.family_size),
-        "alpha": s.alpha,
+        "run_alpha": s.alpha,
         "line": plan.line(),
+        "warnings": plan.warnings,
     }
     pytest.skip(f"plan: {plan.line()}")
 
@@ -197,6 +198,8 @@ def apply_verdict(outcome: Outcome, settings: RunSettings) -> None:
     if outcome.verdict is Verdict.FAIL:
         pytest.fail(explain(outcome), pytrace=False)
     if outcome.verdict is Verdict.NONCOMPLIANT:
+        if settings.noncompliant == "fail":
+            pytest.fail(explain(outcome), pytrace=False)
         pytest.skip(short(outcome))
     if outcome.verdict is Verdict.INCONCLUSIVE:
         if settings.inconclusive == "fail":

@@ -16,7 +16,9 @@ class RunState:
 
     settings: RunSettings
     prices: PriceTable = field(default_factory=PriceTable.from_config)
-    family_size: int = 0  # @behavior tests collected (and not deselected): the Bonferroni family
+    family_size: int = (
+        0  # one model's @behavior tests in the collected files: the Bonferroni family
+    )
 
 
 STATE = pytest.StashKey[RunState]()

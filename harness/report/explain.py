@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.results.records import ArmResult, Outcome, Verdict
+from harness.results.records import ArmResult, GateResult, Outcome, Verdict
 from harness.stats.decision import Decision
 
 HEADLINES = {
@@ -52,15 +52,21 @@ def _clip(text: str, width: int = 60) -> str:
     return repr(one_line)
 
 
+def gate_line(g: GateResult) -> str:
+    """One gate's state in words: its estimate, regions, evidence and decision."""
+    state = g.decision.word.upper() if g.decision is not Decision.UNDECIDED else "undecided"
+    seen = "no observations yet" if g.estimate is None else f"mean {g.estimate:+.3f}"
+    unit = "pairs" if g.kind in ("difference", "off_protocol") else "draws"
+    return (
+        f"{g.description}: {seen} over {g.observations} {unit}; allowed {g.allowed:+g}, "
+        f"forbidden {g.forbidden:+g}; evidence against allowed {g.fail_evidence:.2f} "
+        f"(FAIL at {g.fail_threshold:.2f}), against forbidden {g.pass_evidence:.2f} "
+        f"(PASS at {g.pass_threshold:.2f}) -> {state}"
+    )
+
+
 def decided_by(outcome: Outcome) -> str:
-    lines = []
-    for g in outcome.gates:
-        state = g.decision.word.upper() if g.decision is not Decision.UNDECIDED else "undecided"
-        lines.append(
-            f"{g.description}: LLR {g.llr:+.2f} (FAIL at >= {g.upper:.2f}, PASS at <= "
-            f"{g.lower:.2f}) after {g.trials} trials, {g.hits} hits -> {state}"
-        )
-    return "\n              ".join(lines)
+    return "\n              ".join(gate_line(g) for g in outcome.gates)
 
 
 def explain(outcome: Outcome) -> str:

@@ -90,11 +90,11 @@ def _outcome_view(outcome: Outcome, index: int) -> dict[str, Any]:
         "gates": [
             {
                 "description": g.description,
-                "llr": f"{g.llr:+.3f}",
-                "upper": f"{g.upper:.3f}",
-                "lower": f"{g.lower:.3f}",
-                "trials": g.trials,
-                "hits": g.hits,
+                "estimate": "n/a" if g.estimate is None else f"{g.estimate:+.3f}",
+                "regions": f"allowed {g.allowed:+g} / forbidden {g.forbidden:+g}",
+                "fail": f"{g.fail_evidence:.2f} of {g.fail_threshold:.2f}",
+                "pass": f"{g.pass_evidence:.2f} of {g.pass_threshold:.2f}",
+                "observations": g.observations,
                 "rates": f"{g.alpha:.3g} / {g.beta:.3g}",
                 "decision": g.decision.word.upper(),
             }

@@ -103,37 +103,42 @@ def report_lines(
 def plan_table(rows: list[dict[str, Any]]) -> list[str]:
     """The ``--plan`` terminal table from the plan records the tests produced.
 
-    Each row is a :class:`Plan` dumped to JSON plus ``test``, ``family_size``
-    and ``alpha`` (they travel from xdist workers as report attributes).
+    Each row is a :class:`Plan` dumped to JSON plus ``test``, ``family_size``,
+    ``run_alpha`` and ``warnings`` (they travel from xdist workers as report
+    attributes).
     """
     rows = sorted(rows, key=lambda r: str(r["test"]))
     width = max(4, *(len(node_name(r["test"])) for r in rows))
-    header = f"{'test':<{width}}  gate alpha  E[n] ok  p95 ok  P(pass) ok  E[n] bad  p95 bad  power"
+    header = (
+        f"{'test':<{width}}  claim alpha  E[n] ok  p95 ok  P(pass) ok  E[n] bad  p95 bad  "
+        "power  budget needed"
+    )
     lines = [header, "-" * len(header)]
     warnings: list[str] = []
     for r in rows:
         plan = Plan.model_validate({k: v for k, v in r.items() if k in Plan.model_fields})
         a, f = plan.allowed, plan.forbidden
         lines.append(
-            f"{node_name(r['test']):<{width}}  {plan.gate_alpha:<10.3g}  {a.mean_draws:>7.1f}  "
+            f"{node_name(r['test']):<{width}}  {plan.alpha:<11.3g}  {a.mean_draws:>7.1f}  "
             f"{a.p95_draws:>6}  {a.p_pass:>10.3f}  {f.mean_draws:>8.1f}  {f.p95_draws:>7}  "
-            f"{f.p_fail:>5.3f}"
+            f"{1 - f.p_pass:>5.3f}  {plan.needed_draws:>13}"
         )
-        warnings += [f"WARNING {node_name(r['test'])}: {w}" for w in plan.warnings]
+        warnings += [f"WARNING {node_name(r['test'])}: {w}" for w in r.get("warnings", [])]
     first = rows[0]
     lines.append("")
     lines.append(
-        f"'ok' = allowed share (p_ok), 'bad' = forbidden share (p_bad); draws per arm, "
-        f"batches of {first['batch_size']}, cap {first['max_draws']}, "
-        f"compliance assumed {first['compliance']:g}"
+        "'ok' = the edge of the allowed region, 'bad' = the edge of the forbidden region; "
+        f"draws per arm (per paraphrase for pooled rows), batches of {first['batch_size']}, "
+        f"budget {first['max_draws']}, compliance 1, control share 0.5; "
+        f"{first['runs']} simulated runs each"
     )
-    if any(str(r["rule"]).startswith("pooled") for r in rows):
-        lines.append(
-            "pooled rows: draws per arm and paraphrase at the look that decides, by simulation "
-            "with no between-paraphrase spread (spread needs more draws)"
-        )
     lines.append(
-        f"family-wise alpha {first['alpha']:g} over {first['family_size']} claims "
-        f"(Bonferroni: {first['alpha'] / first['family_size']:.3g} each), beta {first['beta']:g}"
+        "power = chance the forbidden edge does not pass; 'budget needed' keeps INCONCLUSIVE "
+        "at the allowed edge within half the claim's alpha"
+    )
+    lines.append(
+        f"family-wise alpha {first['run_alpha']:g} over {first['family_size']} claims per model "
+        f"(Bonferroni: {first['run_alpha'] / first['family_size']:.3g} each), "
+        f"beta {first['beta']:g}"
     )
     return lines + warnings

@@ -91,17 +91,27 @@ class ArmResult(BaseModel):
 
 
 class GateResult(BaseModel):
-    """The state of one SPRT gate when the claim was decided."""
+    """The state of one gate when the claim was decided.
+
+    ``fail_evidence`` and ``pass_evidence`` are the log-wealth of the gate's two
+    betting tests (log e-values); each decides when it reaches its threshold,
+    log(1/alpha) for FAIL and log(1/beta) for PASS.
+    """
 
     description: str
+    kind: str = Field(description="share, difference or off_protocol")
     decision: Decision
-    llr: float
-    upper: float
-    lower: float
-    hits: int
-    trials: int
-    alpha: float
-    beta: float
+    allowed: float = Field(description="edge of the allowed region of the gate's mean")
+    forbidden: float = Field(description="edge of the forbidden region of the gate's mean")
+    estimate: float | None = Field(description="mean of the observations used")
+    observations: int = Field(description="observations (draws or pairs) used")
+    at_draw: int | None = Field(description="draw per arm at which the gate decided")
+    fail_evidence: float
+    fail_threshold: float
+    pass_evidence: float
+    pass_threshold: float
+    alpha: float = Field(description="level of the FAIL test")
+    beta: float = Field(description="level of the PASS test")
 
     @field_validator("decision", mode="before")
     @classmethod
@@ -134,6 +144,7 @@ class Outcome(BaseModel):
     arms: list[ArmResult]
     gates: list[GateResult]
     draws_per_arm: int
+    decided_at: int = Field(default=0, description="draw per arm at which the claim decided")
     max_draws: int
     alpha: float = Field(description="family-wise alpha of the run")
     gate_alpha: float = Field(description="alpha given to this claim after the family split")

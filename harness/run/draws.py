@@ -11,8 +11,7 @@ from collections.abc import Callable
 from harness.define.classify import classify
 from harness.define.pair import ArmName, ResolvedVariant
 from harness.results.records import ArmResult, Draw
-from harness.run.settings import RunSettings
-from harness.stats.intervals import jeffreys, upper_bound
+from harness.stats.intervals import jeffreys
 
 EXAMPLES_PER_CATEGORY = 3
 Progress = Callable[[str], None]
@@ -47,31 +46,6 @@ def budget_stop(draws: dict[ArmName, list[Draw]]) -> str | None:
     if total >= 8 and len(errors) > total // 2:
         return f"{len(errors)} of {total} calls failed (last: {errors[-1].error})"
     return None
-
-
-def noncompliant_arms(draws: dict[ArmName, list[Draw]], settings: RunSettings) -> list[ArmName]:
-    """Arms whose compliance share is shown (one-sided exact bound) below the threshold."""
-    low: list[ArmName] = []
-    for arm, arm_draws in draws.items():
-        n = len(valid(arm_draws))
-        k = len(compliant(arm_draws))
-        if n and upper_bound(k, n, settings.compliance_confidence) < settings.min_compliance:
-            low.append(arm)
-    return low
-
-
-def noncompliance_reason(
-    low: list[ArmName], draws: dict[ArmName, list[Draw]], settings: RunSettings
-) -> str:
-    parts = []
-    for arm in low:
-        n = len(valid(draws[arm]))
-        k = len(compliant(draws[arm]))
-        parts.append(f"{arm} compliance {k}/{n} = {k / n:.0%}")
-    return (
-        f"{'; '.join(parts)}, below the required {settings.min_compliance:.0%}: "
-        "the model does not follow the protocol"
-    )
 
 
 def summarize(arm: ArmName, variant: ResolvedVariant, draws: list[Draw]) -> ArmResult:

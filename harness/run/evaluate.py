@@ -1,132 +1,191 @@
-"""Sequential evaluation of one claim on one model and variant.
+"""Sequential evaluation of one claim on one model: per variant, or pooled over paraphrases.
 
-Draws come in batches (so calls run concurrently); after each batch every
-gate's SPRT is walked over the compliant responses in draw order, so the
-decision is the one a draw-by-draw SPRT would reach, and sampling stops as
-soon as the claim is decided. An arm whose compliance is shown to be below
-the threshold ends the claim NONCOMPLIANT; a budget reached first ends it
-INCONCLUSIVE.
+Draws come in batches (both arms, and every paraphrase of a pooled claim, in
+one concurrent request set); after each batch the claim's design is walked
+over all labelled draws (:func:`harness.stats.walk.walk_claim`). Its tests are
+anytime-valid, so looking after every batch costs nothing in error rate, and
+sampling stops at the first batch that decides. A budget reached first ends
+the claim INCONCLUSIVE.
 """
 
 from __future__ import annotations
 
-from harness.define.claims import Claim, Gate, OneArmGate, PairedGate
-from harness.define.pair import ArmName, PromptPair
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.define.claims import Claim
+from harness.define.pair import ArmName, HypothesisError, PromptPair, ResolvedVariant
 from harness.models import is_simulated
 from harness.results.records import ArmResult, Draw, GateResult, Outcome, Verdict
-from harness.run.draws import (
-    Progress,
-    budget_stop,
-    compliant,
-    labelled,
-    noncompliance_reason,
-    noncompliant_arms,
-    summarize,
-)
+from harness.run.draws import Progress, budget_stop, labelled, summarize
 from harness.run.sampling import Sampler
 from harness.run.settings import RunSettings
-from harness.stats.decision import Decision, combine, gate_alpha
+from harness.stats.decision import Decision
+from harness.stats.design import Design, design
+from harness.stats.gates import ERROR, OFF, Codes
 from harness.stats.intervals import newcombe_interval
+from harness.stats.planning import Plan, plan
+from harness.stats.walk import NONCOMPLIANT, ClaimWalk, walk_claim
+
+POOLED = "pooled"
+PerVariant = list[dict[ArmName, list[Draw]]]
+
+
+def categories(variant: ResolvedVariant, claim: Claim) -> dict[str, tuple[str, ...]]:
+    """Each arm's declared categories, in order (the label codes' meaning)."""
+    return {arm: variant.arm(arm).category_names for arm in claim.arms}
+
+
+def codes(draws: list[Draw], names: tuple[str, ...]) -> Codes:
+    """Label codes of one arm's draws as a (1, n) array."""
+    index = {name: i for i, name in enumerate(names)}
+    out = [ERROR if d.error is not None else index.get(d.category, OFF) for d in draws]
+    return np.asarray([out], dtype=np.int_)
+
+
+def claim_design(
+    claim: Claim,
+    variant: ResolvedVariant,
+    settings: RunSettings,
+    alpha: float,
+    *,
+    pooled: bool = False,
+) -> Design:
+    """The claim's tests for one variant's categories at the claim's share of alpha."""
+    return design(
+        claim.gates(categories(variant, claim)),
+        claim.arms,
+        alpha,
+        settings.beta,
+        settings.min_compliance,
+        pooled=pooled,
+    )
+
+
+def _sample(
+    variants: Sequence[ResolvedVariant], claim: Claim, model: str, sampler: Sampler, n: int
+) -> PerVariant:
+    """Draws 0..n-1 of every arm the claim uses, per variant, requested together."""
+    requests = [v.arm(arm).messages for v in variants for arm in claim.arms]
+    got = iter(sampler.draws_many(model, requests, n))
+    return [{arm: labelled(next(got), v, arm) for arm in claim.arms} for v in variants]
+
+
+def _walk(d: Design, per_variant: PerVariant, cats: dict[str, tuple[str, ...]]) -> ClaimWalk:
+    arrays: list[dict[str, Codes]] = [
+        {str(arm): codes(draws, cats[arm]) for arm, draws in pv.items()} for pv in per_variant
+    ]
+    return walk_claim(d.gates, d.tests, arrays if len(arrays) > 1 else arrays[0], d.compliance)
+
+
+def _verdict(
+    walked: ClaimWalk, per_variant: PerVariant, n: int, settings: RunSettings
+) -> tuple[Verdict, str] | None:
+    """The verdict and its reason once decided or stopped; None to keep drawing."""
+    code = int(walked.code[0])
+    if code == Decision.FAIL:
+        failed = [g for g in walked.gates if g.code == Decision.FAIL]
+        return Verdict.FAIL, "shown in the forbidden region: " + "; ".join(
+            g.gate.label for g in failed
+        )
+    if code == Decision.PASS:
+        return Verdict.PASS, "the forbidden region was ruled out for every gate"
+    if code == NONCOMPLIANT:
+        return Verdict.NONCOMPLIANT, (
+            f"on-protocol share shown below the required {settings.min_compliance:.0%} in "
+            f"{' and '.join(walked.noncompliant_arms[0])}: the model does not follow the protocol"
+        )
+    merged: dict[ArmName, list[Draw]] = {}
+    for pv in per_variant:
+        for arm, draws in pv.items():
+            merged.setdefault(arm, []).extend(draws)
+    stalled = budget_stop(merged)
+    if stalled is not None:
+        return Verdict.INCONCLUSIVE, f"stopped early: {stalled}"
+    if n >= settings.max_draws:
+        return Verdict.INCONCLUSIVE, (
+            f"budget of {settings.max_draws} draws per arm reached before a decision"
+        )
+    return None
+
+
+def _gate_results(walked: ClaimWalk) -> list[GateResult]:
+    return [
+        GateResult(
+            description=g.gate.label,
+            kind=g.gate.kind,
+            decision=Decision(g.code),
+            allowed=g.gate.allowed,
+            forbidden=g.gate.forbidden,
+            estimate=g.estimate,
+            observations=g.used,
+            at_draw=g.at_draw,
+            fail_evidence=g.fail_evidence,
+            fail_threshold=g.tests.fail.threshold,
+            pass_evidence=g.pass_evidence,
+            pass_threshold=g.tests.pass_.threshold,
+            alpha=g.tests.alpha,
+            beta=g.tests.beta,
+        )
+        for g in walked.gates
+    ]
 
 
 def evaluate(
     pair: PromptPair,
-    variant_id: str,
+    variant_ids: Sequence[str] | str,
     claim: Claim,
     model: str,
     sampler: Sampler,
     settings: RunSettings,
+    *,
+    claim_alpha: float,
     family_size: int = 1,
     test: str = "",
     progress: Progress | None = None,
 ) -> Outcome:
-    """Sample until ``claim`` is decided for ``model`` on one variant of ``pair``."""
-    variant = pair.variant(variant_id)
-    alpha = gate_alpha(settings.alpha, family_size)
-    gates = claim.gates(alpha, settings.beta)
+    """Sample until ``claim`` is decided for ``model``: one variant, or pooled over several."""
+    ids = [variant_ids] if isinstance(variant_ids, str) else list(variant_ids)
+    pooled = not isinstance(variant_ids, str)
+    if pooled and len(ids) < 2:
+        raise HypothesisError(f"hypothesis {pair.id!r}: a pooled claim needs two or more variants")
+    variants = [pair.variant(v) for v in ids]
+    cats = categories(variants[0], claim)
+    d = claim_design(claim, variants[0], settings, claim_alpha, pooled=pooled)
     n = 0
-    draws: dict[ArmName, list[Draw]] = {}
-    verdict, reason = Verdict.INCONCLUSIVE, ""
-    results: list[GateResult] = []
     while True:
         n = min(n + settings.batch_size, settings.max_draws)
-        for arm in claim.arms:
-            draws[arm] = labelled(sampler.draws(model, variant.arm(arm).messages, n), variant, arm)
+        per_variant = _sample(variants, claim, model, sampler, n)
         if progress is not None:
-            progress(f"{n} draws per arm")
-        stalled = budget_stop(draws)
-        low = noncompliant_arms(draws, settings)
-        results = [_walk(g, draws) for g in gates]
-        decided = combine([r.decision for r in results])
-        if decided is Decision.FAIL:
-            verdict, reason = Verdict.FAIL, "the forbidden behavior was shown"
+            progress(f"{n} draws per arm" + (" and paraphrase" if pooled else ""))
+        walked = _walk(d, per_variant, cats)
+        decided = _verdict(walked, per_variant, n, settings)
+        if decided is not None:
             break
-        if decided is Decision.PASS:
-            verdict, reason = Verdict.PASS, "the forbidden behavior was ruled out"
-            break
-        if low:
-            verdict = Verdict.NONCOMPLIANT
-            reason = noncompliance_reason(low, draws, settings)
-            break
-        if stalled is not None:
-            verdict, reason = Verdict.INCONCLUSIVE, f"stopped early: {stalled}"
-            break
-        if n >= settings.max_draws:
-            verdict = Verdict.INCONCLUSIVE
-            reason = f"budget of {settings.max_draws} draws per arm reached before a decision"
-            break
-    arms = [summarize(arm, variant, draws[arm]) for arm in claim.arms]
-    return make_outcome(
-        pair,
-        variant.id,
-        claim,
-        model,
-        settings,
-        verdict,
-        reason,
-        arms,
-        results,
-        n,
-        gate=alpha,
-        family_size=family_size,
-        test=test,
-    )
-
-
-def make_outcome(
-    pair: PromptPair,
-    variant_id: str,
-    claim: Claim,
-    model: str,
-    settings: RunSettings,
-    verdict: Verdict,
-    reason: str,
-    arms: list[ArmResult],
-    gates: list[GateResult],
-    draws_per_arm: int,
-    *,
-    gate: float,
-    family_size: int,
-    test: str,
-    rule: str | None = None,
-) -> Outcome:
-    """The record of a decided claim (shared by per-variant and pooled evaluation)."""
+    verdict, reason = decided
+    used = int(walked.at_draw[0]) if int(walked.code[0]) != Decision.UNDECIDED else n
+    arms = _arm_results(variants, per_variant, claim, n)
+    rule = claim.title()
+    if pooled:
+        rule = f"averaged over paraphrases {', '.join(ids)}: {rule}"
     return Outcome(
         hypothesis=pair.id,
-        variant=variant_id,
+        variant=POOLED if pooled else ids[0],
         model=model,
         simulated=is_simulated(model),
         test=test,
         claim=claim,
-        rule=rule or claim.rule(),
+        rule=rule,
         verdict=verdict,
         reason=reason,
         arms=arms,
-        gates=gates,
-        draws_per_arm=draws_per_arm,
+        gates=_gate_results(walked),
+        draws_per_arm=n,
+        decided_at=min(used, n),
         max_draws=settings.max_draws,
         alpha=settings.alpha,
-        gate_alpha=gate,
+        gate_alpha=claim_alpha,
         beta=settings.beta,
         family_size=family_size,
         seed=settings.seed,
@@ -134,8 +193,21 @@ def make_outcome(
     )
 
 
+def _arm_results(
+    variants: list[ResolvedVariant], per_variant: PerVariant, claim: Claim, n: int
+) -> list[ArmResult]:
+    out = []
+    for arm in claim.arms:
+        draws = [d for pv in per_variant for d in pv[arm]]
+        result = summarize(arm, variants[0], draws)
+        if len(variants) > 1:
+            result = result.model_copy(update={"messages": []})
+        out.append(result)
+    return out
+
+
 def _difference(claim: Claim, arms: list[ArmResult]) -> tuple[float, float] | None:
-    """Newcombe interval for treatment - control share, for two-share claims."""
+    """Newcombe interval for treatment - control share (display), for two-share claims."""
     shares = claim.shares()
     if len(shares) != 2 or len(arms) != 2:
         return None
@@ -150,40 +222,53 @@ def _difference(claim: Claim, arms: list[ArmResult]) -> tuple[float, float] | No
     )
 
 
-def _walk(gate: Gate, draws: dict[ArmName, list[Draw]]) -> GateResult:
-    """Run a gate's SPRT over the compliant responses in draw order."""
-    if isinstance(gate, OneArmGate):
-        outcomes = [d.category == gate.share.category for d in compliant(draws[gate.share.arm])]
-        description = f"SPRT on {gate.share}: {gate.sprt.p_ok:g} allowed vs {gate.sprt.p_bad:g}"
-    else:
-        outcomes = _discordant(gate, draws)
-        description = (
-            f"paired SPRT on discordant pairs ({gate.treatment} vs {gate.control}): "
-            f"theta {gate.sprt.p_ok:g} allowed vs {gate.sprt.p_bad:g}"
-        )
-    decision, used = gate.sprt.first_decision(outcomes)
-    hits = sum(outcomes[:used])
-    return GateResult(
-        description=description,
-        decision=decision,
-        llr=gate.sprt.llr(hits, used),
-        upper=gate.sprt.upper,
-        lower=gate.sprt.lower,
-        hits=hits,
-        trials=used,
-        alpha=gate.sprt.alpha,
-        beta=gate.sprt.beta,
+def claim_plan(
+    pair: PromptPair,
+    variant_ids: Sequence[str] | str,
+    claim: Claim,
+    settings: RunSettings,
+    claim_alpha: float,
+) -> Plan:
+    """The claim's operating characteristics as the evaluator would run it (no model called)."""
+    pooled = not isinstance(variant_ids, str)
+    ids = [variant_ids] if isinstance(variant_ids, str) else list(variant_ids)
+    variant = pair.variant(ids[0])
+    d = claim_design(claim, variant, settings, claim_alpha, pooled=pooled)
+    return _cached_plan(
+        d.model_dump_json(),
+        claim.title(),
+        len(ids) if pooled else 1,
+        settings.max_draws,
+        settings.batch_size,
+        settings.seed,
+        claim,
+        categories(variant, claim),
     )
 
 
-def _discordant(gate: PairedGate, draws: dict[ArmName, list[Draw]]) -> list[bool]:
-    """Treatment-is-the-hit flags of the discordant (control, treatment) pairs."""
-    treated = compliant(draws[gate.treatment.arm])
-    controls = compliant(draws[gate.control.arm])
-    flags: list[bool] = []
-    for t, c in zip(treated, controls, strict=False):
-        hit_t = t.category == gate.treatment.category
-        hit_c = c.category == gate.control.category
-        if hit_t != hit_c:
-            flags.append(hit_t)
-    return flags
+_PLANS: dict[tuple[str, int, int, int, int], Plan] = {}
+
+
+def _cached_plan(
+    design_json: str,
+    rule: str,
+    variants: int,
+    max_draws: int,
+    batch_size: int,
+    seed: int,
+    claim: Claim,
+    cats: dict[str, tuple[str, ...]],
+) -> Plan:
+    """Plans are simulations: compute each distinct one once per process."""
+    key = (design_json, variants, max_draws, batch_size, seed)
+    if key not in _PLANS:
+        _PLANS[key] = plan(
+            Design.model_validate_json(design_json),
+            claim.edge_states(cats),
+            rule=rule,
+            max_draws=max_draws,
+            batch_size=batch_size,
+            seed=seed,
+            variants=variants,
+        )
+    return _PLANS[key]

@@ -80,22 +80,27 @@ class Sampler:
 
     def draws(self, model: str, messages: tuple[Message, ...], count: int) -> list[Draw]:
         """Draws 0..count-1 of this request, generating only the missing ones."""
-        seed_key = request_key(model, messages, self.settings, self.run_seed)
-        args = self.model_args.get(model, {})
-        key = store_key(seed_key, args)  # a reconfigured model never reuses draws
+        return self.draws_many(model, [messages], count)[0]
+
+    def draws_many(
+        self, model: str, requests: list[tuple[Message, ...]], count: int
+    ) -> list[list[Draw]]:
+        """Draws 0..count-1 of each request, the missing ones of all requests in one gather.
+
+        Both arms of a claim (and every paraphrase of a pooled one) are drawn
+        together, so the provider's connection limit, not the claim's shape,
+        bounds the concurrency. Identical requests share their draws.
+        """
         usage = self.usage.setdefault(model, Usage())
-        have: dict[int, Draw] = {}
-        missing: list[int] = []
-        for i in range(count):
-            found = self.store.get(key, i)
-            if found is not None and found.error is None:
-                have[i] = found
-                if found.cached and (key, i) not in self._served:
-                    self._served.add((key, i))
-                    usage.cache_hits += 1
-            else:
-                missing.append(i)
-        if missing:
+        args = self.model_args.get(model, {})
+        have: dict[str, dict[int, Draw]] = {}
+        jobs: list[tuple[tuple[Message, ...], str, int, str, dict[str, Any]]] = []
+        keys = [request_key(model, m, self.settings, self.run_seed) for m in requests]
+        for messages, seed_key in zip(requests, keys, strict=True):
+            if seed_key in have:
+                continue
+            key = store_key(seed_key, args)  # a reconfigured model never reuses draws
+            got_all = have.setdefault(seed_key, {})
             header = {
                 "model": model,
                 "model_args": public_args(args),
@@ -103,28 +108,29 @@ class Sampler:
                 "settings": self.settings.model_dump(exclude={"max_connections", "retries"}),
                 "seed": self.run_seed,
             }
-            made = self._loop.run_until_complete(
-                self._gather(model, messages, seed_key, missing, key, header)
-            )
-            for draw in made:
-                have[draw.index] = draw
-        return [have[i] for i in range(count)]
+            for i in range(count):
+                got = self.store.get(key, i)
+                if got is not None and got.error is None:
+                    got_all[i] = got
+                    if got.cached and (key, i) not in self._served:
+                        self._served.add((key, i))
+                        usage.cache_hits += 1
+                else:
+                    jobs.append((messages, seed_key, i, key, header))
+        if jobs:
+            made = self._loop.run_until_complete(self._gather(model, jobs))
+            for job, draw in zip(jobs, made, strict=True):
+                have[job[1]][draw.index] = draw
+        return [[have[k][i] for i in range(count)] for k in keys]
 
     async def _gather(
         self,
         model: str,
-        messages: tuple[Message, ...],
-        seed_key: str,
-        indices: list[int],
-        key: str,
-        header: dict[str, Any],
+        jobs: list[tuple[tuple[Message, ...], str, int, str, dict[str, Any]]],
     ) -> list[Draw]:
         # gather inside a coroutine so its future belongs to this sampler's loop
-        return list(
-            await asyncio.gather(
-                *(self._one(model, messages, seed_key, i, key, header) for i in indices)
-            )
-        )
+        calls = (self._one(model, msgs, sk, i, key, header) for msgs, sk, i, key, header in jobs)
+        return list(await asyncio.gather(*calls))
 
     async def _one(
         self,

@@ -106,13 +106,19 @@ class RunSettings(BaseModel):
         default=0.1, gt=0.0, lt=0.5, description="miss rate at the stated margin"
     )
     max_draws: Annotated[int, Option("budget of draws per arm")] = Field(
-        default=400, gt=0, description="budget per arm"
+        default=800,
+        gt=0,
+        description="budget per arm (and per paraphrase of a pooled claim); --plan says what "
+        "budget keeps INCONCLUSIVE within the claim's alpha",
     )
     batch_size: Annotated[int, Option("draws per arm per round")] = Field(default=8, gt=0)
     min_compliance: Annotated[float, Option("required share of on-protocol replies")] = Field(
         default=0.5, ge=0.0, le=1.0, description="share of responses that must fit a category"
     )
-    compliance_confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    noncompliant: Annotated[
+        Literal["skip", "fail"],
+        Option("outcome when every arm a claim reads is shown off-protocol"),
+    ] = "skip"
     inconclusive: Annotated[
         Literal["fail", "skip", "pass"], Option("outcome of an undecided test")
     ] = "fail"

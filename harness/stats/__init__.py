@@ -1,4 +1,4 @@
-"""Statistics: sequential tests, intervals, planning and paraphrase-level analysis.
+"""Statistics: anytime-valid sequential tests, claim designs, intervals, planning, simulation.
 
-Pure functions of counts and claims; nothing here calls a model or reads a file.
+Pure functions of label codes and counts; nothing here calls a model or reads a file.
 """
