@@ -1,11 +1,13 @@
-"""Shared helpers for the harness's own tests."""
+"""Test helpers: ``pytest evals/`` runs in-process (pytester) or as a subprocess."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,12 @@ import pytest
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
+PLUGIN_CONFTEST = 'pytest_plugins = ["harness.plugin"]\n'
 
 
 @dataclass
 class EvalRun:
-    """A finished ``pytest evals/`` subprocess."""
+    """A finished ``pytest evals/`` run."""
 
     returncode: int
     output: str
@@ -56,27 +59,46 @@ def run_pytest(
     )
 
 
+def evals_project(path: Path, pyproject: str | None = None) -> Path:
+    """A project at ``path``: the evals, a conftest enabling the plugin, a pyproject."""
+    (path / "evals").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "evals" / "test_zero_vs_random.py", path / "evals")
+    (path / "conftest.py").write_text(PLUGIN_CONFTEST)
+    if pyproject is not None:
+        (path / "pyproject.toml").write_text(pyproject)
+    return path
+
+
+RunEvals = Callable[..., EvalRun]
+
+
 @pytest.fixture
-def run_evals(tmp_path: Path) -> Any:
-    """Run ``pytest evals/`` with extra arguments; reports and draw cache go to a temp folder.
+def run_evals(pytester: pytest.Pytester) -> RunEvals:
+    """Run ``pytest evals/`` with extra arguments in a fresh project; reports and draws there.
 
-    Each call gets its own empty draw cache, so every run really calls its models.
+    In-process by default (pytester); ``subprocess=True`` starts a new
+    interpreter (needed for ``-n N``). Each call gets its own empty draw cache,
+    so every run really calls its models.
     """
+    project = evals_project(pytester.path)
 
-    def run(*args: str, target: str = "evals/") -> EvalRun:
-        report_dir = tmp_path / f"reports-{len(list(tmp_path.glob('reports-*')))}"
-        proc = run_pytest(
-            [
-                target,
-                "-p",
-                "no:cacheprovider",
-                "--report-dir",
-                str(report_dir),
-                "--cache-dir",
-                str(tmp_path / f"draws-{report_dir.name}"),
-                *args,
-            ]
-        )
-        return EvalRun(proc.returncode, proc.stdout + proc.stderr, report_dir)
+    def run(*args: str, target: str = "evals/", subprocess: bool = False) -> EvalRun:
+        report_dir = project / f"reports-{len(list(project.glob('reports-*')))}"
+        full = [
+            target,
+            "-p",
+            "no:cacheprovider",
+            "--report-dir",
+            str(report_dir),
+            "--cache-dir",
+            str(project / f"draws-{report_dir.name}"),
+            *args,
+        ]
+        if subprocess:
+            result = pytester.runpytest_subprocess(*full, timeout=600)
+        else:
+            result = pytester.runpytest_inprocess(*full)
+        output = "\n".join([*result.outlines, *result.errlines])
+        return EvalRun(int(result.ret), output, report_dir)
 
     return run

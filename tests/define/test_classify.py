@@ -211,3 +211,22 @@ def test_builtin_classifiers() -> None:
     assert set(CLASSIFIERS) == expected
     assert CLASSIFIERS["random_letters"]("zxcv")
     assert CLASSIFIERS["zero_word"]("Zero.")
+
+
+def test_a_registered_classifier_can_name_a_category() -> None:
+    from harness import PromptPair
+    from harness.define.classify import register
+
+    register("yes_word", lambda text: text.strip().lower() == "yes")
+    try:
+        pair = PromptPair(
+            id="p",
+            description="d",
+            control={"prompt": "c", "categories": [{"name": "agree", "classifier": "yes_word"}]},
+            treatment={"prompt": "t", "categories": ["one"]},
+        )
+        assert classify("yes", pair.control.predicates()) == "agree"
+        with pytest.raises(ValueError, match="already registered"):
+            register("yes_word", lambda text: False)
+    finally:
+        del CLASSIFIERS["yes_word"]

@@ -45,6 +45,7 @@ def test_unknown_local_model_gives_a_clear_error() -> None:
         resolve_gguf("/no/such/model.gguf")
 
 
+@pytest.mark.subprocess
 def test_local_model_honors_seed_max_tokens_and_reports_usage() -> None:
     a, out_a = _generate(LOCAL, SEED_TREATMENT, temperature=1.0, seed=11, max_tokens=12)
     b, _ = _generate(LOCAL, SEED_TREATMENT, temperature=1.0, seed=11, max_tokens=12)
@@ -60,6 +61,7 @@ def test_local_model_honors_seed_max_tokens_and_reports_usage() -> None:
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens
 
 
+@pytest.mark.subprocess
 def test_local_model_stop_sequence_and_logprobs() -> None:
     text, out = _generate(
         LOCAL,
@@ -79,6 +81,7 @@ def test_local_model_stop_sequence_and_logprobs() -> None:
     assert 1 <= len(first.top_logprobs) <= 3
 
 
+@pytest.mark.subprocess
 def test_local_model_is_loaded_once_and_safe_under_concurrent_calls() -> None:
     model = get_model(LOCAL)
 
@@ -166,6 +169,7 @@ def test_noncompliant_sim_chatters_and_unknown_profile_is_an_error() -> None:
         get_model("sim/nope")
 
 
+@pytest.mark.subprocess
 def test_local_draw_does_not_depend_on_the_call_before_it() -> None:
     first, _ = _generate(LOCAL, SEED_TREATMENT, temperature=1.0, seed=1, max_tokens=12)
     _generate(LOCAL, "Tell me about the sea.", temperature=1.0, seed=5, max_tokens=12)

@@ -1,13 +1,12 @@
-"""End to end: ``pytest evals/`` in a subprocess against simulated and embedded models."""
+"""End to end: ``pytest evals/`` against simulated models (in-process) and the embedded one."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, run_pytest
+from tests.conftest import PLUGIN_CONFTEST, ROOT
 
 CLAIM_A = "test_random_string_share_is_half"
 CLAIM_B = "test_no_avoidance_of_random_strings"
@@ -17,15 +16,18 @@ def _by_test(verdicts: dict[tuple[str, str, str], str], test: str) -> set[str]:
     return {v for (t, _variant, _model), v in verdicts.items() if t == test}
 
 
+ORIGINAL = ("-k", "original")  # the original prompts: one variant of each claim
+
+
 def test_indifferent_model_passes(run_evals: Any) -> None:
-    run = run_evals("--model", "sim/indifferent")
+    run = run_evals("--model", "sim/indifferent", *ORIGINAL)
     assert run.returncode == 0, run.output
     assert set(run.verdicts().values()) == {"PASS"}
     assert "sim/indifferent (simulated)" in run.output
 
 
 def test_avoidant_model_fails_and_names_the_random_share(run_evals: Any) -> None:
-    run = run_evals("--model", "sim/avoidant")
+    run = run_evals("--model", "sim/avoidant", *ORIGINAL)
     assert run.returncode == 1, run.output
     assert set(run.verdicts().values()) == {"FAIL"}
     assert "showed the forbidden behavior: FAIL" in run.output
@@ -35,7 +37,7 @@ def test_avoidant_model_fails_and_names_the_random_share(run_evals: Any) -> None
 
 
 def test_biased_model_passes_claim_b_and_fails_claim_a(run_evals: Any) -> None:
-    run = run_evals("--model", "sim/biased")
+    run = run_evals("--model", "sim/biased", *ORIGINAL)
     assert run.returncode == 1, run.output
     verdicts = run.verdicts()
     assert _by_test(verdicts, CLAIM_A) == {"FAIL"}
@@ -49,15 +51,6 @@ def test_noncompliant_model_is_skipped_with_its_compliance(run_evals: Any) -> No
     assert set(verdicts.values()) == {"NONCOMPLIANT"}
     assert f"{len(verdicts)} skipped" in run.output
     assert "compliance 0% (0/8)" in run.output
-
-
-def test_two_models_in_parallel_workers(run_evals: Any) -> None:
-    serial = run_evals("--model", "sim/indifferent", "--model", "sim/avoidant")
-    parallel = run_evals("--model", "sim/indifferent", "--model", "sim/avoidant", "-n", "2")
-    assert serial.returncode == parallel.returncode == 1, parallel.output
-    assert parallel.verdicts() == serial.verdicts()
-    models = {model for (_t, _v, model) in parallel.verdicts()}
-    assert models == {"sim/indifferent", "sim/avoidant"}
 
 
 def test_same_seed_same_draws_other_seed_fresh_draws(run_evals: Any) -> None:
@@ -87,10 +80,17 @@ def test_inconclusive_outcome_is_configurable(run_evals: Any) -> None:
     assert passed.returncode == 0 and "1 passed" in passed.output
 
 
+@pytest.mark.subprocess
 def test_embedded_model_end_to_end(run_evals: Any) -> None:
     """The embedded model runs in-process and offline beside a sim; it is found off-protocol."""
     run = run_evals(
-        "-n", "2", "--model", "local/smollm2-135m-instruct", "--model", "sim/indifferent"
+        "-n",
+        "2",
+        "--model",
+        "local/smollm2-135m-instruct",
+        "--model",
+        "sim/indifferent",
+        subprocess=True,
     )
     assert run.returncode in (0, 1), run.output
     results = run.results()
@@ -127,17 +127,15 @@ BAD_HYPOTHESES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_HYPOTHESES))
-def test_bad_hypothesis_stops_collection_with_one_line(case: str, tmp_path: Path) -> None:
+def test_bad_hypothesis_stops_collection_with_one_line(
+    case: str, pytester: pytest.Pytester
+) -> None:
     body, expected = BAD_HYPOTHESES[case]
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
-    (tmp_path / "test_bad.py").write_text(
-        f"from harness import PromptPair, behavior, claims\n\n{body}\n"
-    )
-    proc = run_pytest(
-        ["-p", "no:cacheprovider", "--model", "sim/indifferent", "test_bad.py"], cwd=tmp_path
-    )
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 2, out
+    pytester.makeconftest(PLUGIN_CONFTEST)
+    pytester.makepyfile(test_bad=f"from harness import PromptPair, behavior, claims\n\n{body}\n")
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--model", "sim/indifferent")
+    out = "\n".join([*result.outlines, *result.errlines])
+    assert result.ret == 2, out
     assert expected in out
     assert "Traceback" not in out
     error_lines = [line for line in out.splitlines() if "hypothesis 'bad'" in line]
@@ -146,9 +144,3 @@ def test_bad_hypothesis_stops_collection_with_one_line(case: str, tmp_path: Path
 
 def test_rootdir_conftest_enables_plugin() -> None:
     assert "harness.plugin" in (ROOT / "conftest.py").read_text()
-
-
-def test_default_model_is_the_embedded_one(run_evals: Any) -> None:
-    run = run_evals("--plan")  # --plan calls no model, so this is quick
-    assert run.returncode == 0, run.output
-    assert "-local/smollm2-135m-instruct]" in run.output

@@ -411,6 +411,7 @@ def _verdicts(report_dir: Path) -> dict[tuple[str, str], str]:
     return {(o.test, o.model): o.verdict.value for o in results.outcomes}
 
 
+@pytest.mark.subprocess
 def test_xdist_run_writes_one_report_with_the_same_verdicts(tmp_path: Path) -> None:
     pytest.importorskip("pytest_html")
     serial = _pytest_run(tmp_path / "serial")
@@ -443,6 +444,7 @@ def test_xdist_run_writes_one_report_with_the_same_verdicts(tmp_path: Path) -> N
     assert html.count("harness-outcome") == len(got)  # chart and examples in every row
 
 
+@pytest.mark.subprocess
 def test_progress_of_a_slow_model_reaches_the_terminal(tmp_path: Path) -> None:
     """A slow (loopback, 0.4 s per call) model prints throttled progress lines at -v."""
     with OpenAIServer(latency=0.4) as server:

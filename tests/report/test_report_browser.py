@@ -34,10 +34,13 @@ from tests.report.test_report import API_KEY, PAYLOAD, PAYLOAD_MODEL, PayloadSer
 websocket = pytest.importorskip("websocket", reason="websocket-client is a dev dependency")
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run does)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed (apt-get install -y chromium; .ci/run does)",
+    ),
+]
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "reports" / "test-artifacts"
 LOCAL_PREFIXES = ("file://", "data:", "about:")

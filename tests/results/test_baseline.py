@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +18,33 @@ import numpy as np
 import pytest
 
 from harness.results.baseline import Baseline, Row, compare, p_moved
-from tests.conftest import ROOT, run_pytest
+from tests.conftest import evals_project
+
+Run = Callable[..., tuple[int, str]]
 
 
-def _run(tmp_path: Path, name: str, *args: str) -> tuple[int, str]:
-    proc = run_pytest(
-        [
+@pytest.fixture
+def run(pytester: pytest.Pytester) -> Run:
+    """``pytest evals/`` on sim/indifferent in-process; one draw cache, one report dir per name."""
+    evals_project(pytester.path)
+    cache = pytester.path / "cache"
+
+    def run(tmp_path: Path, name: str, *args: str) -> tuple[int, str]:
+        result = pytester.runpytest_inprocess(
             "evals/",
             "-p",
             "no:cacheprovider",
             "--model",
             "sim/indifferent",
             "--cache-dir",
-            str(tmp_path / "cache"),
+            str(cache),
             "--report-dir",
             str(tmp_path / name),
             *args,
-        ],
-        cwd=ROOT,
-    )
-    return proc.returncode, proc.stdout + proc.stderr
+        )
+        return int(result.ret), "\n".join([*result.outlines, *result.errlines])
+
+    return run
 
 
 def _check(tmp_path: Path, name: str) -> dict[str, Any]:
@@ -48,10 +55,10 @@ def _check(tmp_path: Path, name: str) -> dict[str, Any]:
 
 
 def test_a_reconfigured_model_fails_on_the_baseline_and_the_original_passes(
-    tmp_path: Path,
+    tmp_path: Path, run: Run
 ) -> None:
     path = tmp_path / "baseline.json"
-    code, out = _run(tmp_path, "r1", "--baseline", str(path), "--update-baseline")
+    code, out = run(tmp_path, "r1", "--baseline", str(path), "--update-baseline")
     assert code == 0, out
     text = path.read_text()
     stored = Baseline.read(path)
@@ -61,7 +68,7 @@ def test_a_reconfigured_model_fails_on_the_baseline_and_the_original_passes(
     assert f"wrote {len(stored.rows)} rows" in out
 
     avoid = ("--model-arg", "sim/indifferent:avoidance=0.4")
-    code, out = _run(tmp_path, "r2", "--baseline", str(path), *avoid)
+    code, out = run(tmp_path, "r2", "--baseline", str(path), *avoid)
     assert code == 1, out
     assert "REGRESSED" in out
     assert "sim/indifferent treatment: 'random' share fell" in out
@@ -72,18 +79,18 @@ def test_a_reconfigured_model_fails_on_the_baseline_and_the_original_passes(
     assert all(m["tests"] for m in check["regressions"])
     assert Baseline.read(path).dumps() == text  # checking never rewrites the baseline
 
-    code, out = _run(tmp_path, "r3", "--baseline", str(path))
+    code, out = run(tmp_path, "r3", "--baseline", str(path))
     assert code == 0, out
     assert "no regression beyond the margin" in out
     assert _check(tmp_path, "r3")["regressions"] == []
 
 
 def test_a_regression_alone_makes_the_exit_code_1_and_new_or_gone_rows_only_list(
-    tmp_path: Path,
+    tmp_path: Path, run: Run
 ) -> None:
     path = tmp_path / "baseline.json"
     only = ("-k", "original and not paraphrases")  # two tests sharing one variant's arms
-    code, out = _run(tmp_path, "r1", "--baseline", str(path), "--update-baseline", *only)
+    code, out = run(tmp_path, "r1", "--baseline", str(path), "--update-baseline", *only)
     assert code == 0, out
     (treatment,) = [r for r in Baseline.read(path).rows if r.arm == "treatment"]
     # the control row is left out below: it becomes a new row
@@ -93,9 +100,9 @@ def test_a_regression_alone_makes_the_exit_code_1_and_new_or_gone_rows_only_list
     gone = Row(
         hypothesis="retired-hypothesis", variant="v", model="m", arm="control", n=10, counts={}
     )
-    Baseline(rows=[raised, gone]).write(path)
+    path.write_text(Baseline(rows=[raised, gone]).dumps())
 
-    code, out = _run(tmp_path, "r2", "--baseline", str(path), *only)
+    code, out = run(tmp_path, "r2", "--baseline", str(path), *only)
     assert code == 1, out
     assert "2 passed" in out and "failed" not in out.splitlines()[-1]  # the tests passed
     assert "REGRESSED (1)" in out
@@ -104,8 +111,8 @@ def test_a_regression_alone_makes_the_exit_code_1_and_new_or_gone_rows_only_list
     assert "retired-hypothesis[v] m control" in out
 
 
-def test_missing_baseline_is_a_usage_error(tmp_path: Path) -> None:
-    code, out = _run(tmp_path, "r", "--baseline", str(tmp_path / "none.json"))
+def test_missing_baseline_is_a_usage_error(tmp_path: Path, run: Run) -> None:
+    code, out = run(tmp_path, "r", "--baseline", str(tmp_path / "none.json"))
     assert code == 4, out
     assert "write it with --update-baseline" in out
 

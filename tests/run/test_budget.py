@@ -51,6 +51,7 @@ def _results(report_dir: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.subprocess
 def test_max_calls_ends_inconclusive_with_the_reason(tmp_path: Path) -> None:
     with OpenAIServer() as server:
         code, out = _pytest(
@@ -77,6 +78,7 @@ def test_max_calls_ends_inconclusive_with_the_reason(tmp_path: Path) -> None:
     assert all(o["reason"].startswith("stopped early: --max-calls 10") for o in outcomes)
 
 
+@pytest.mark.subprocess
 def test_max_calls_with_inconclusive_skip_exits_zero(tmp_path: Path) -> None:
     code, out = _pytest(
         [
@@ -91,6 +93,7 @@ def test_max_calls_with_inconclusive_skip_exits_zero(tmp_path: Path) -> None:
     assert "calls 10," in out
 
 
+@pytest.mark.subprocess
 def test_max_calls_is_split_between_models_under_xdist(tmp_path: Path) -> None:
     """Each model's tests run on one worker, so each model gets its share of the budget."""
     with OpenAIServer() as server:
@@ -138,6 +141,7 @@ def _project(tmp_path: Path, harness_table: str) -> Path:
     return project
 
 
+@pytest.mark.subprocess
 def test_max_cost_from_config_and_command_line(tmp_path: Path) -> None:
     # sim prompts are about 48 tokens: at $1000 per 1M input tokens a call costs ~$0.05
     project = _project(

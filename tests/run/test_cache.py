@@ -112,6 +112,7 @@ def reference(server: OpenAIServer, tmp_path_factory: pytest.TempPathFactory) ->
     return first
 
 
+@pytest.mark.subprocess
 def test_second_identical_run_makes_no_call(
     server: OpenAIServer, reference: Run, tmp_path: Path
 ) -> None:
@@ -126,6 +127,7 @@ def test_second_identical_run_makes_no_call(
     assert f"cache hits 0 / misses {hits}" in first.output
 
 
+@pytest.mark.subprocess
 def test_killed_run_resumes_with_only_the_missing_draws(reference: Run, tmp_path: Path) -> None:
     with OpenAIServer(latency=0.02) as slow:
         cache = tmp_path / "cache"
@@ -155,6 +157,7 @@ def test_killed_run_resumes_with_only_the_missing_draws(reference: Run, tmp_path
     assert resumed.verdicts == reference.verdicts
 
 
+@pytest.mark.subprocess
 def test_no_cache_and_refresh(server: OpenAIServer, reference: Run, tmp_path: Path) -> None:
     warm = tmp_path / "cache"
     shutil.copytree(reference.cache, warm)

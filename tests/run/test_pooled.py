@@ -18,6 +18,7 @@ from harness.define.pair import PromptPair
 from harness.results.records import Outcome, Verdict
 from harness.run.pooled import evaluate_pooled
 from harness.run.settings import RunSettings
+from harness.stats.decision import Decision
 
 GOOD = ["original", *(vid for vid, _, _ in PARAPHRASES)]
 NOT_LOWER = claims.not_lower(("treatment", "random"), ("control", "word"), margin=0.2)
@@ -75,7 +76,7 @@ def test_paraphrase_without_compliant_draws_waits_instead_of_deciding() -> None:
     assert outcome.verdict is Verdict.INCONCLUSIVE
     assert outcome.draws_per_arm == 32
     assert "no compliant draws yet in paraphrase(s) 'broken'" in outcome.reason
-    assert all(g.decision is None and g.llr == 0.0 for g in outcome.gates)
+    assert all(g.decision is Decision.UNDECIDED and g.llr == 0.0 for g in outcome.gates)
     assert "NaN" not in outcome.model_dump_json()
 
 

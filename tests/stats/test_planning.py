@@ -1,22 +1,9 @@
-"""Plans: exact operating characteristics, checked against simulation and the design.
-
-Also checks ``pytest evals/ --plan`` end to end against a model that raises on
-any use: this module registers that provider (``raising/...``) with inspect-ai
-and is loaded into the subprocess as a plugin (``-p test_plan``).
-"""
+"""Plans: exact operating characteristics, checked against simulation and the design."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pytest
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput, modelapi
-from inspect_ai.tool import ToolChoice, ToolInfo
 
 from harness import claims
 from harness.define.claims import Claim
@@ -24,37 +11,7 @@ from harness.stats.decision import Decision
 from harness.stats.planning import plan_claim, simulate_claim, trial_distribution
 from harness.stats.sprt import SPRT
 
-ROOT = Path(__file__).resolve().parents[2]
 RUNS = 20_000
-
-
-class RaisingAPI(ModelAPI):
-    """A provider that fails the moment anything tries to use it."""
-
-    def __init__(
-        self,
-        model_name: str,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),  # noqa: B008 (inspect-ai's signature)
-        **model_args: Any,
-    ) -> None:
-        raise RuntimeError("raising model was used")
-
-    async def generate(
-        self,
-        input: list[ChatMessage],
-        tools: list[ToolInfo],
-        tool_choice: ToolChoice,
-        config: GenerateConfig,
-    ) -> ModelOutput:
-        raise RuntimeError("raising model was called")
-
-
-@modelapi(name="raising")
-def raising() -> type[ModelAPI]:
-    """Registered under ``raising/<anything>``."""
-    return RaisingAPI
 
 
 def test_exact_expected_trials_match_the_design() -> None:
@@ -124,29 +81,3 @@ def test_paired_plan_counts_discordant_pairs() -> None:
     )
     assert paired.trial_rate == pytest.approx(0.5)
     assert paired.allowed.mean_draws == pytest.approx(2 * one_arm.allowed.mean_draws, rel=0.02)
-
-
-def _run_evals(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "evals/", "-p", "test_plan", "-p", "no:cacheprovider",
-         "--model", "raising/any", "--max-draws", "16", "-rs", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-
-
-def test_plan_option_calls_no_model(tmp_path: Path) -> None:
-    """`--plan` prints the table and passes with a model that raises on any use."""
-    planned = _run_evals("--plan", "--report-dir", str(tmp_path / "plan"))
-    out = planned.stdout
-    assert planned.returncode == 0, out[-3000:] + planned.stderr[-2000:]
-    assert "plan (no model called)" in out
-    assert "raising model" not in out
-    assert "family-wise alpha 0.05 over" in out
-    rows = [line for line in out.splitlines() if line.startswith("test_") and "raising/any" in line]
-    assert len(rows) >= 2
-    assert "WARNING" in out  # 16 draws cannot reach 0.9 power
-    # Control: the same run without --plan does use the model, and so fails.
-    used = _run_evals("--report-dir", str(tmp_path / "run"))
-    assert used.returncode != 0
-    assert "raising model was" in used.stdout
