@@ -18,7 +18,16 @@ if TYPE_CHECKING:
     from harness.define import claims
     from harness.define.behavior import behavior
     from harness.define.claims import Claim, Share
-    from harness.define.pair import Arm, Category, HypothesisError, Message, PromptPair, Variant
+    from harness.define.classifiers import classifier
+    from harness.define.pair import (
+        Arm,
+        Category,
+        Generation,
+        HypothesisError,
+        Message,
+        PromptPair,
+        Variant,
+    )
     from harness.results.records import ArmResult, Draw, Outcome, Verdict
     from harness.run.cache import DrawStore
     from harness.run.evaluate import evaluate
@@ -33,6 +42,7 @@ _HOMES = {
     "Claim": "harness.define.claims",
     "Draw": "harness.results.records",
     "DrawStore": "harness.run.cache",
+    "Generation": "harness.define.pair",
     "GenerationSettings": "harness.run.settings",
     "HypothesisError": "harness.define.pair",
     "Message": "harness.define.pair",
@@ -44,6 +54,7 @@ _HOMES = {
     "Variant": "harness.define.pair",
     "Verdict": "harness.results.records",
     "behavior": "harness.define.behavior",
+    "classifier": "harness.define.classifiers",
     "evaluate": "harness.run.evaluate",
 }
 
@@ -54,6 +65,7 @@ __all__ = [
     "Claim",
     "Draw",
     "DrawStore",
+    "Generation",
     "GenerationSettings",
     "HypothesisError",
     "Message",
@@ -66,6 +78,7 @@ __all__ = [
     "Verdict",
     "behavior",
     "claims",
+    "classifier",
     "evaluate",
 ]
 

@@ -2,8 +2,10 @@
 
 A hypothesis is a *prompt pair*: a control arm and a treatment arm that differ
 in one respect. Each arm lists the response categories it expects; every
-response is labelled with one of them (or "refusal"/"other"). Variants are
-paraphrases of the pair; each resolves to a full control and treatment arm.
+response is labelled with one of them (or, off-protocol, "empty", "refusal" or
+"other"). Variants are paraphrases of the pair; each resolves to a full control
+and treatment arm. A pair (or a variant) may set its own generation settings
+(:class:`Generation`: max tokens, temperature, stop sequences, system prompt).
 Everything is validated by pydantic when the hypothesis is defined, so a bad
 definition stops collection with a message naming the hypothesis and field.
 """
@@ -14,13 +16,27 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
-from harness.define.classify import CLASSIFIERS
-from harness.define.normalize import normalize
+from harness.define.classifiers import (
+    OFF_PROTOCOL,
+    Predicate,
+    UnknownClassifierError,
+    describe,
+    get,
+    normalize,
+)
 
 ArmName = Literal["control", "treatment"]
-RESERVED_CATEGORIES = ("refusal", "other")
+RESERVED_CATEGORIES = OFF_PROTOCOL
 _IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -47,17 +63,18 @@ class Message(BaseModel):
 class Category(BaseModel):
     """A response category: a name and how to recognise it.
 
-    Give either ``classifier`` (a registered one: the built-ins one, zero_word,
-    digit_zero, random_letters, refusal, or one added with
-    :func:`harness.define.classify.register`) or ``pattern`` (a regular expression matched in
-    full, case-insensitively, against the normalized response). With neither,
-    the name itself must be a registered classifier.
+    Give either ``classifier``, a registered name (the built-ins in
+    :mod:`harness.define.classifiers`, or one added with ``@harness.classifier``)
+    or any callable ``str -> bool``, or ``pattern`` (a regular expression matched
+    in full, case-insensitively, against the normalized response). With neither,
+    the name itself must be a registered classifier. Reports name a callable by
+    its ``module.qualname``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
-    classifier: str | None = None
+    classifier: str | Predicate | None = None
     pattern: str | None = None
     description: str = ""
 
@@ -74,13 +91,18 @@ class Category(BaseModel):
     def _one_rule(self) -> Category:
         if self.classifier is not None and self.pattern is not None:
             raise ValueError(f"category {self.name!r}: give classifier or pattern, not both")
-        name = self.classifier or (None if self.pattern else self.name)
-        if name is not None and name not in CLASSIFIERS:
-            known = ", ".join(sorted(CLASSIFIERS))
-            raise ValueError(
-                f"category {self.name!r}: unknown classifier {name!r} (registered: {known}); "
-                "give a pattern instead"
-            )
+        name: str | None = None
+        if isinstance(self.classifier, str):
+            name = self.classifier
+        elif self.classifier is None and self.pattern is None:
+            name = self.name
+        if name is not None:
+            try:
+                get(name)
+            except UnknownClassifierError as exc:
+                raise ValueError(
+                    f"category {self.name!r}: {exc} Or give a pattern instead."
+                ) from None
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
@@ -88,12 +110,53 @@ class Category(BaseModel):
                 raise ValueError(f"category {self.name!r}: bad pattern: {exc}") from exc
         return self
 
+    @field_serializer("classifier")
+    def _named(self, value: str | Predicate | None) -> str | None:
+        """A callable is written as its ``module.qualname`` (reports, keys, results.json)."""
+        return None if value is None else describe(value)
+
+    @property
+    def rule(self) -> str:
+        """How the category is recognised, in words: a classifier name or a pattern."""
+        if self.pattern is not None:
+            return f"pattern {self.pattern!r}"
+        return describe(self.classifier if self.classifier is not None else self.name)
+
     def predicate(self) -> Callable[[str], bool]:
         """The function that decides whether a response belongs here."""
         if self.pattern is not None:
             rx = re.compile(self.pattern, re.IGNORECASE)
             return lambda text: rx.fullmatch(normalize(text)) is not None
-        return CLASSIFIERS[self.classifier or self.name]
+        if self.classifier is not None and not isinstance(self.classifier, str):
+            return self.classifier
+        return get(self.classifier or self.name)
+
+
+class Generation(BaseModel):
+    """Generation settings of one hypothesis (or one variant); unset fields keep the run's.
+
+    A variant's settings override its pair's field by field; a setting given on
+    the command line (``--max-tokens``, ``--temperature``, ``--stop``,
+    ``--system-prompt``) overrides both. ``system_prompt`` is sent as a leading
+    system message. Every setting is part of the draw cache key.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_tokens: int | None = Field(default=None, gt=0)
+    temperature: float | None = Field(
+        default=None, gt=0.0, description="must be > 0: the statistics need independent draws"
+    )
+    stop_seqs: tuple[str, ...] | None = None
+    system_prompt: str | None = Field(default=None, min_length=1)
+
+    def over(self, base: Generation) -> Generation:
+        """These settings, with ``base``'s for the fields left unset."""
+        return base.model_copy(update=self.overrides())
+
+    def overrides(self) -> dict[str, Any]:
+        """The fields that are set, by name."""
+        return {k: v for k, v in self if v is not None}
 
 
 class Arm(BaseModel):
@@ -134,7 +197,7 @@ class Arm(BaseModel):
         return tuple(c.name for c in self.categories)
 
     def predicates(self) -> list[tuple[str, Callable[[str], bool]]]:
-        """(name, predicate) pairs in order, for :func:`harness.define.classify.classify`."""
+        """(name, predicate) pairs in order, for :func:`harness.define.classifiers.classify`."""
         return [(c.name, c.predicate()) for c in self.categories]
 
 
@@ -153,6 +216,7 @@ class Variant(BaseModel):
     treatment_prompt: str | None = None
     control: Arm | None = None
     treatment: Arm | None = None
+    generation: Generation = Generation()
 
     @field_validator("id")
     @classmethod
@@ -171,7 +235,7 @@ class Variant(BaseModel):
 
 
 class ResolvedVariant(BaseModel):
-    """A variant with both arms fully spelled out."""
+    """A variant with both arms and its generation settings fully spelled out."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -179,6 +243,7 @@ class ResolvedVariant(BaseModel):
     description: str = ""
     control: Arm
     treatment: Arm
+    generation: Generation = Generation()
 
     def arm(self, name: ArmName) -> Arm:
         return self.control if name == "control" else self.treatment
@@ -188,7 +253,9 @@ class PromptPair(BaseModel):
     """A behavioral hypothesis: a control and a treatment prompt, plus paraphrases.
 
     The pair's own arms form the variant named ``base_variant``; each entry of
-    ``variants`` adds another.
+    ``variants`` adds another. ``generation`` sets this hypothesis's own max
+    tokens, temperature, stop sequences or system prompt (a variant's own
+    ``generation`` overrides it field by field).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -199,6 +266,7 @@ class PromptPair(BaseModel):
     treatment: Arm
     base_variant: str = "original"
     variants: tuple[Variant, ...] = ()
+    generation: Generation = Generation()
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -226,14 +294,23 @@ class PromptPair(BaseModel):
     def resolved(self) -> list[ResolvedVariant]:
         """Every variant, the base first, with both arms spelled out."""
         out = [
-            ResolvedVariant(id=self.base_variant, control=self.control, treatment=self.treatment)
+            ResolvedVariant(
+                id=self.base_variant,
+                control=self.control,
+                treatment=self.treatment,
+                generation=self.generation,
+            )
         ]
         for v in self.variants:
             control = v.control or _with_prompt(self.control, v.control_prompt)
             treatment = v.treatment or _with_prompt(self.treatment, v.treatment_prompt)
             out.append(
                 ResolvedVariant(
-                    id=v.id, description=v.description, control=control, treatment=treatment
+                    id=v.id,
+                    description=v.description,
+                    control=control,
+                    treatment=treatment,
+                    generation=v.generation.over(self.generation),
                 )
             )
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.define.classifiers import OFF_PROTOCOL
 from harness.results.records import ArmResult, GateResult, Outcome, Verdict
 from harness.stats.decision import Decision
 
@@ -25,7 +26,7 @@ def arm_line(arm: ArmResult) -> str:
         parts.append(
             f"{name} {arm.counts[name]} ({pct(arm.shares[name])}, CI {pct(low)}-{pct(high)})"
         )
-    other = arm.counts.get("other", 0) + arm.counts.get("refusal", 0)
+    other = sum(arm.counts.get(name, 0) for name in OFF_PROTOCOL)
     tail = f"; off-protocol {other}" if other else ""
     errors = f"; errors {arm.errors}" if arm.errors else ""
     return (

@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from harness.define.classifiers import OFF_PROTOCOL
 from harness.report.charts import share_chart
 from harness.report.explain import HEADLINES
 from harness.report.files import write_text
@@ -45,7 +46,7 @@ def _arm_view(arm: ArmResult) -> dict[str, Any]:
                 "ci": f"{_pct(low)} - {_pct(high)}",
             }
         )
-    for name in ("refusal", "other"):
+    for name in OFF_PROTOCOL:
         if arm.counts.get(name):
             rows.append({"name": f"{name} (off-protocol)", "count": arm.counts[name]})
             rows[-1].update({"share": "", "ci": ""})

@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from harness.define.classifiers import OFF_PROTOCOL
+from harness.results.baseline import Comparison
 from harness.results.costs import CostReport
 from harness.results.records import Outcome, Usage, Verdict
 from harness.run.settings import RunSettings
@@ -38,6 +40,9 @@ class RunResults(BaseModel):
     outcomes: list[Outcome]
     usage: dict[str, Usage] = Field(default_factory=dict)
     costs: CostReport = Field(default_factory=CostReport, description="tokens and USD")
+    baseline: Comparison | None = Field(
+        default=None, description="the check against --baseline, when one was made"
+    )
 
     def models(self) -> list[str]:
         seen: list[str] = []
@@ -52,7 +57,7 @@ class RunResults(BaseModel):
             mine = [o for o in self.outcomes if o.model == model]
             # tests that share an arm share its draws: count each draw once
             unique = {
-                (d.seed, d.index, d.text): d.category not in ("refusal", "other")
+                (d.seed, d.index, d.text): d.category not in OFF_PROTOCOL
                 for o in mine
                 for arm in o.arms
                 for d in arm.draws

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.define.classify import classify
+from harness.define.classifiers import OFF_PROTOCOL, classify
 from harness.define.pair import ArmName, ResolvedVariant
 from harness.results.records import ArmResult, Draw
 from harness.stats.intervals import jeffreys
@@ -32,7 +32,7 @@ def valid(draws: list[Draw]) -> list[Draw]:
 
 
 def compliant(draws: list[Draw]) -> list[Draw]:
-    return [d for d in valid(draws) if d.category not in ("refusal", "other")]
+    return [d for d in valid(draws) if d.category not in OFF_PROTOCOL]
 
 
 def budget_stop(draws: dict[ArmName, list[Draw]]) -> str | None:
@@ -52,7 +52,7 @@ def summarize(arm: ArmName, variant: ResolvedVariant, draws: list[Draw]) -> ArmR
     """What one arm's draws showed: counts, shares, intervals, examples."""
     names = list(variant.arm(arm).category_names)
     kept = valid(draws)
-    counts = {name: 0 for name in [*names, "refusal", "other"]}
+    counts = {name: 0 for name in [*names, *OFF_PROTOCOL]}
     examples: dict[str, list[str]] = {name: [] for name in counts}
     for d in kept:
         counts[d.category] = counts.get(d.category, 0) + 1

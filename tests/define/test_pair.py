@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness import HypothesisError, PromptPair, behavior, claims
-from harness.define.classify import classify
+from harness.define.classifiers import classify
 
 BASE: dict[str, Any] = {
     "id": "pair",

@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from inspect_ai.model import GenerateConfig, get_model
 
-from harness.define.classify import is_random_letters
+from harness.define.classifiers.random_letters import random_letters as is_random_letters
 from harness.models.local import loaded_count, resolve_gguf
 from harness.models.sim import PROFILES, SimParams, parse_protocol, respond
 
