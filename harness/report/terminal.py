@@ -65,7 +65,8 @@ def summary_lines(results: RunResults) -> list[str]:
         lines.append(
             f"{s.model}{tag}: {s.tests} tests ({counts}); compliance {s.compliance:.0%} "
             f"over {s.draws} draws; calls {s.usage.calls}, cache hits {s.usage.cache_hits} / "
-            f"misses {s.usage.cache_misses}, tokens {s.usage.input_tokens} in / "
+            f"misses {s.usage.cache_misses}, retries {s.usage.retries}, transport errors "
+            f"{s.usage.transport_errors}, tokens {s.usage.input_tokens} in / "
             f"{s.usage.output_tokens} out, cost {_model_cost(results, s.model)}"
         )
     lines.append(
@@ -134,7 +135,7 @@ def plan_table(rows: list[dict[str, Any]]) -> list[str]:
     )
     lines.append(
         "power = chance the forbidden edge does not pass; 'budget needed' keeps INCONCLUSIVE "
-        "at the allowed edge within half the claim's alpha"
+        "at the allowed edge within a quarter of the claim's alpha"
     )
     lines.append(
         f"family-wise alpha {first['run_alpha']:g} over {first['family_size']} claims per model "

@@ -4,7 +4,7 @@ A plan answers, before any model is called: how many draws per arm will this
 claim take at the edge of its allowed region and at the edge of its forbidden
 region, how often does it decide each way there, and is the draw budget large
 enough that running out undecided at the allowed edge stays inside the
-claim's error budget (INCONCLUSIVE fails CI, so it counts as a false failure)?
+quarter of the claim's alpha kept for it (INCONCLUSIVE fails CI, so it counts as a false failure)?
 
 Simulated runs go through :func:`harness.stats.walk.walk_claim` with the
 claim's own design, so the plan is the evaluator's behavior, not a formula's.
@@ -57,6 +57,7 @@ class Plan(BaseModel):
     max_draws: int
     batch_size: int
     needed_draws: int
+    inconclusive_budget: float
     runs: int
     variants: int = 1
 
@@ -70,8 +71,9 @@ class Plan(BaseModel):
         if self.needed_draws > self.max_draws:
             out.append(
                 f"--max-draws {self.max_draws} is below the {self.needed_draws} draws per arm "
-                f"that keep INCONCLUSIVE at the allowed edge under {self.alpha / 2:.2g}: raise it, "
-                "or undecided runs will fail CI more often than alpha"
+                "that keep INCONCLUSIVE at the allowed edge under "
+                f"{self.inconclusive_budget:.2g}: raise it, or undecided runs will fail CI "
+                "more often than alpha"
             )
         if self.power < 1 - self.beta - 0.03:
             out.append(f"power {self.power:.2f} at the forbidden edge is below 1 - beta")
@@ -192,6 +194,7 @@ def plan(
         max_draws=max_draws,
         batch_size=batch_size,
         needed_draws=needed,
+        inconclusive_budget=design.inconclusive_budget,
         runs=runs,
         variants=variants,
     )
