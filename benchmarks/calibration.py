@@ -6,7 +6,7 @@ due, paraphrases spread by ±0.1), simulates RUNS evaluations through the
 evaluator's own walk and prints the share of FAIL, PASS, INCONCLUSIVE and
 NONCOMPLIANT, the mean draws per arm, and the error that matters there: false
 failures (FAIL or INCONCLUSIVE) at allowed states, misses (PASS) at forbidden
-states, each with its exact 95% Clopper-Pearson upper bound. A point is
+states, each with its exact one-sided 95% (Clopper-Pearson) upper bound. A point is
 "VIOLATION" when that bound exceeds 1.5x the target (alpha 0.05, beta 0.1).
 
 Run: .venv/bin/python benchmarks/calibration.py [--runs 2000] [--quick]

@@ -361,7 +361,7 @@ def _share(spec: Any, category: Any, default_arm: ArmName, helper: str) -> Share
     if isinstance(spec, Share) and category is None:
         return spec
     if isinstance(spec, str) and isinstance(category, str):
-        spec = (spec, category)
+        spec, category = (spec, category), None
     elif isinstance(spec, str) and category is None:
         spec = (default_arm, spec)
     if isinstance(spec, tuple | list) and len(spec) == 2 and category is None:

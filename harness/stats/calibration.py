@@ -8,7 +8,7 @@ each is run many times through the evaluator's own walk
 allowed states the false-failure rate (FAIL or INCONCLUSIVE, and
 NONCOMPLIANT where the setting fails it) is compared with the claim's alpha,
 at forbidden states the miss rate (PASS) with beta, each with its exact
-Clopper-Pearson upper bound.
+one-sided 95% Clopper-Pearson upper bound.
 """
 
 from __future__ import annotations
@@ -56,9 +56,17 @@ class Row(BaseModel):
     error_upper: float
     bound: float
 
+    error_lower: float
+
     @property
     def ok(self) -> bool:
+        """The exact upper bound of the error rate is within 1.5x its target."""
         return self.error_upper <= 1.5 * self.bound
+
+    @property
+    def shown_above(self) -> bool:
+        """The error rate is shown above its target (exact lower bound beyond it)."""
+        return self.error_lower > self.bound
 
     def line(self) -> str:
         kind = "false fail" if self.point.region == "allowed" else "miss"
@@ -219,6 +227,7 @@ def run_point(
         noncompliant=nonc / runs,
         mean_draws=float(np.minimum(at, max_draws).mean()),
         error=bad / runs,
-        error_upper=clopper_pearson(bad, runs, 0.95)[1],
+        error_upper=clopper_pearson(bad, runs, 0.90)[1],
+        error_lower=clopper_pearson(bad, runs, 0.90)[0],
         bound=bound,
     )
