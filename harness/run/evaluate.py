@@ -20,7 +20,7 @@ from harness.models import is_simulated
 from harness.results.records import ArmResult, Draw, GateResult, Outcome, Verdict
 from harness.run.draws import Progress, budget_stop, labelled, summarize
 from harness.run.sampling import Sampler
-from harness.run.settings import RunSettings
+from harness.run.settings import GenerationSettings, RunSettings
 from harness.stats.decision import Decision
 from harness.stats.design import Design, design
 from harness.stats.gates import ERROR, OFF, Codes
@@ -66,10 +66,23 @@ def claim_design(
 def _sample(
     variants: Sequence[ResolvedVariant], claim: Claim, model: str, sampler: Sampler, n: int
 ) -> PerVariant:
-    """Draws 0..n-1 of every arm the claim uses, per variant, requested together."""
-    requests = [v.arm(arm).messages for v in variants for arm in claim.arms]
-    got = iter(sampler.draws_many(model, requests, n))
-    return [{arm: labelled(next(got), v, arm) for arm in claim.arms} for v in variants]
+    """Draws 0..n-1 of every arm the claim uses, per variant, requested together.
+
+    Each variant is drawn with its own generation settings (the run's, with the
+    hypothesis's own over them unless given on the command line); variants that
+    share them are requested in one gather.
+    """
+    groups: dict[GenerationSettings, list[int]] = {}
+    for i, v in enumerate(variants):
+        gen = sampler.settings.for_hypothesis(v.generation.overrides())
+        groups.setdefault(gen, []).append(i)
+    out: PerVariant = [{} for _ in variants]
+    for gen, members in groups.items():
+        requests = [variants[i].arm(arm).messages for i in members for arm in claim.arms]
+        got = iter(sampler.draws_many(model, requests, n, generation=gen))
+        for i in members:
+            out[i] = {arm: labelled(next(got), variants[i], arm) for arm in claim.arms}
+    return out
 
 
 def _walk(d: Design, per_variant: PerVariant, cats: dict[str, tuple[str, ...]]) -> ClaimWalk:

@@ -29,6 +29,10 @@ from harness.run.cache import DrawStore, public_args, store_key
 from harness.run.settings import GenerationSettings
 
 
+#: Stop reasons of a reply cut short: empty then, it is an error (not retried), not behavior.
+CUT_SHORT = ("max_tokens", "model_length")
+
+
 def request_key(
     model: str, messages: tuple[Message, ...], settings: GenerationSettings, run_seed: int
 ) -> str:
@@ -83,19 +87,30 @@ class Sampler:
         return self.draws_many(model, [messages], count)[0]
 
     def draws_many(
-        self, model: str, requests: list[tuple[Message, ...]], count: int
+        self,
+        model: str,
+        requests: list[tuple[Message, ...]],
+        count: int,
+        generation: GenerationSettings | None = None,
     ) -> list[list[Draw]]:
         """Draws 0..count-1 of each request, the missing ones of all requests in one gather.
 
         Both arms of a claim (and every paraphrase of a pooled one) are drawn
         together, so the provider's connection limit, not the claim's shape,
         bounds the concurrency. Identical requests share their draws.
+        ``generation`` (a hypothesis's settings; default: the sampler's) keys the
+        draws and configures the calls; its system prompt is sent as a leading
+        system message.
         """
+        gen = generation or self.settings
+        if gen.system_prompt is not None:
+            system = Message(role="system", content=gen.system_prompt)
+            requests = [(system, *messages) for messages in requests]
         usage = self.usage.setdefault(model, Usage())
         args = self.model_args.get(model, {})
         have: dict[str, dict[int, Draw]] = {}
         jobs: list[tuple[tuple[Message, ...], str, int, str, dict[str, Any]]] = []
-        keys = [request_key(model, m, self.settings, self.run_seed) for m in requests]
+        keys = [request_key(model, m, gen, self.run_seed) for m in requests]
         for messages, seed_key in zip(requests, keys, strict=True):
             if seed_key in have:
                 continue
@@ -105,7 +120,7 @@ class Sampler:
                 "model": model,
                 "model_args": public_args(args),
                 "messages": [m.model_dump() for m in messages],
-                "settings": self.settings.model_dump(exclude={"max_connections", "retries"}),
+                "settings": gen.model_dump(include={"temperature", "max_tokens", "stop_seqs"}),
                 "seed": self.run_seed,
             }
             for i in range(count):
@@ -118,7 +133,7 @@ class Sampler:
                 else:
                     jobs.append((messages, seed_key, i, key, header))
         if jobs:
-            made = self._loop.run_until_complete(self._gather(model, jobs))
+            made = self._loop.run_until_complete(self._gather(model, jobs, gen))
             for job, draw in zip(jobs, made, strict=True):
                 have[job[1]][draw.index] = draw
         return [[have[k][i] for i in range(count)] for k in keys]
@@ -127,9 +142,12 @@ class Sampler:
         self,
         model: str,
         jobs: list[tuple[tuple[Message, ...], str, int, str, dict[str, Any]]],
+        gen: GenerationSettings,
     ) -> list[Draw]:
         # gather inside a coroutine so its future belongs to this sampler's loop
-        calls = (self._one(model, msgs, sk, i, key, header) for msgs, sk, i, key, header in jobs)
+        calls = (
+            self._one(model, msgs, sk, i, key, header, gen) for msgs, sk, i, key, header in jobs
+        )
         return list(await asyncio.gather(*calls))
 
     async def _one(
@@ -140,13 +158,21 @@ class Sampler:
         index: int,
         key: str,
         header: dict[str, Any],
+        gen: GenerationSettings,
     ) -> Draw:
         """Draw ``index`` of a request, kept in the store as soon as it returns."""
-        draw = await self._call(model, messages, seed_key, index)
+        draw = await self._call(model, messages, seed_key, index, gen)
         self.store.put(key, draw, header)
         return draw
 
-    async def _call(self, model: str, messages: tuple[Message, ...], key: str, index: int) -> Draw:
+    async def _call(
+        self,
+        model: str,
+        messages: tuple[Message, ...],
+        key: str,
+        index: int,
+        gen: GenerationSettings | None = None,
+    ) -> Draw:
         from inspect_ai.model import (
             ChatMessage,
             ChatMessageAssistant,
@@ -168,10 +194,11 @@ class Sampler:
             else ChatMessageUser(content=m.content)
             for m in messages
         ]
+        gen = gen or self.settings
         config = GenerateConfig(
-            temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens,
-            stop_seqs=list(self.settings.stop_seqs) or None,
+            temperature=gen.temperature,
+            max_tokens=gen.max_tokens,
+            stop_seqs=list(gen.stop_seqs) or None,
             seed=seed,
             max_connections=self.settings.max_connections,
         )
@@ -190,16 +217,16 @@ class Sampler:
             if tokens is not None:
                 usage.input_tokens += tokens.input_tokens
                 usage.output_tokens += tokens.output_tokens
-            if output.error or not output.completion.strip():
-                # an empty reply is a transport fault (no choices, null content), not behavior
-                error = output.error or "empty reply (no choices or no content)"
-                if output.choices and output.choices[0].stop_reason == "max_tokens":
-                    error += (
-                        f"; it hit max_tokens={self.settings.max_tokens}"
-                        " (a reasoning model may need a larger --max-tokens)"
-                    )
-                    break  # the same request would stop the same way
+            if output.error or not output.choices:
+                error = output.error or "no reply (no choices)"  # a fault: retried
                 continue
+            if not output.completion.strip() and output.choices[0].stop_reason in CUT_SHORT:
+                error = (
+                    f"empty reply: it hit max_tokens={gen.max_tokens}"
+                    " (a reasoning model may need a larger --max-tokens)"
+                )
+                break  # the same request would stop the same way
+            # an empty reply that ended normally is behavior (labelled "empty"), never retried
             return Draw(
                 index=index,
                 seed=seed,

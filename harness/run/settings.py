@@ -63,8 +63,17 @@ class Option:
     shown_default: str | None = None  # the default as --help states it, if not the field's
 
 
+#: Generation settings a hypothesis (a prompt pair or a variant) may set for itself.
+HYPOTHESIS_SETTINGS = ("max_tokens", "temperature", "stop_seqs", "system_prompt")
+
+
 class GenerationSettings(BaseModel):
-    """Generation settings shared by every draw of a run."""
+    """Generation settings of a run's draws.
+
+    A hypothesis may set its own ``max_tokens``, ``temperature``, ``stop_seqs``
+    and ``system_prompt`` (:meth:`for_hypothesis`); a setting given on the
+    command line is *pinned* and wins over the hypothesis's own.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -74,9 +83,29 @@ class GenerationSettings(BaseModel):
     max_tokens: Annotated[int, Option("max tokens per reply")] = Field(
         default=16, gt=0, description="protocol answers are one word"
     )
-    stop_seqs: tuple[str, ...] = ()
+    stop_seqs: Annotated[
+        tuple[str, ...],
+        Option("stop sequence, repeatable", many=True, option="--stop", metavar="SEQ"),
+    ] = ()
+    system_prompt: Annotated[
+        str | None, Option("system prompt, sent as a leading system message", metavar="TEXT")
+    ] = Field(default=None, min_length=1)
+    pinned: tuple[str, ...] = Field(
+        default=(),
+        description="settings given on the command line: a hypothesis's own value does not "
+        "override them",
+    )
     max_connections: int = Field(default=32, gt=0)
     retries: int = Field(default=2, ge=0, description="harness-level retries of a failed draw")
+
+
+    def for_hypothesis(self, overrides: Mapping[str, Any]) -> GenerationSettings:
+        """These settings with a hypothesis's own (``None``: unset), unless pinned."""
+        unknown = sorted(set(overrides) - set(HYPOTHESIS_SETTINGS))
+        if unknown:
+            raise ValueError(f"not a hypothesis generation setting: {', '.join(unknown)}")
+        update = {k: v for k, v in overrides.items() if v is not None and k not in self.pinned}
+        return self.model_copy(update=update) if update else self
 
 
 class RunSettings(BaseModel):
@@ -294,6 +323,9 @@ def resolve(
         values["model_args"] = merged
     names = GenerationSettings.model_fields
     values["generation"] = {k: values.pop(k) for k in list(values) if k in names}
+    values["generation"]["pinned"] = tuple(
+        s.name for s in settings() if s.name in HYPOTHESIS_SETTINGS and origin.get(s.name) == s.cli
+    )
     try:
         return RunSettings(**values)
     except ValidationError as exc:

@@ -88,10 +88,10 @@ def test_a_truncated_reply_is_retried_not_fatal() -> None:
     assert usage.calls == 12  # every draw failed once, then succeeded
 
 
-def test_an_empty_reply_is_an_error_not_behavior() -> None:
+def test_a_reply_without_choices_is_an_error_not_behavior() -> None:
     sampler = Sampler(GenerationSettings(retries=1), run_seed=3)
     draws = sampler.draws("flaky/empty", PROMPT, 4)
-    assert all(d.error is not None and "empty reply" in d.error for d in draws)
+    assert all(d.error is not None and "no choices" in d.error for d in draws)
     assert sampler.usage["flaky/empty"].errors == 4
 
 
