@@ -314,7 +314,10 @@ class NotLower(_TwoShares):
         )
 
     def watched(self) -> list[tuple[ArmName, str, Direction]]:
-        return [(self.treatment.arm, self.treatment.category, "down")]
+        return [
+            (self.treatment.arm, self.treatment.category, "down"),
+            (self.control.arm, self.control.category, "up"),
+        ]
 
     def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
         return {
@@ -343,7 +346,10 @@ class Higher(_TwoShares):
         )
 
     def watched(self) -> list[tuple[ArmName, str, Direction]]:
-        return [(self.treatment.arm, self.treatment.category, "down")]
+        return [
+            (self.treatment.arm, self.treatment.category, "down"),
+            (self.control.arm, self.control.category, "up"),
+        ]
 
     def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
         low = max(0.5 - self.margin / 2, 0.0)
