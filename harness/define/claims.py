@@ -21,100 +21,46 @@ Every helper takes its shares in one shape: ``(arm, category)`` tuples (or
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from harness.define.pair import ArmName, HypothesisError, PromptPair
+from harness.define.comparison import ModelComparison, model_higher, model_not_lower
+from harness.define.pair import ArmName
+from harness.define.shares import (
+    ARMS,
+    ClaimBase,
+    Direction,
+    Share,
+    ShareSpec,
+    category_index,
+    one_hot,
+    read_share,
+    share_state,
+)
 from harness.stats.gates import Gate
 from harness.stats.simulate import ArmState
 
-Direction = Literal["down", "up"]
-ARMS: tuple[ArmName, ...] = ("control", "treatment")
-
-
-class Share(BaseModel):
-    """The share of ``category`` among the on-protocol replies of ``arm``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    arm: ArmName
-    category: str
-
-    def __str__(self) -> str:
-        return f"{self.arm} '{self.category}' share"
-
-
-ShareSpec = Share | tuple[str, str]
-
-
-class ClaimBase(BaseModel, ABC):
-    """What every claim provides to the evaluator, the planner, the baseline and the report."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    about: str = Field(default="", description="what the claim measures, shown with its verdict")
-
-    @abstractmethod
-    def shares(self) -> list[Share]:
-        """The shares the claim reads."""
-
-    @abstractmethod
-    def gates(self, categories: dict[str, tuple[str, ...]]) -> list[Gate]:
-        """The monitored means, given each arm's declared categories (in order)."""
-
-    @abstractmethod
-    def rule(self) -> str:
-        """One line: allowed region, forbidden region, the zone between."""
-
-    @abstractmethod
-    def watched(self) -> list[tuple[ArmName, str, Direction]]:
-        """(arm, category, forbidden direction) rows a baseline must watch."""
-
-    @abstractmethod
-    def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
-        """Model states at the allowed and forbidden edges ("allowed", "forbidden"), for plans."""
-
-    @property
-    def arms(self) -> tuple[ArmName, ...]:
-        names = {s.arm for s in self.shares()}
-        return tuple(a for a in ARMS if a in names)
-
-    def title(self) -> str:
-        return f"{self.about}: {self.rule()}" if self.about else self.rule()
-
-    def check_against(self, pair: PromptPair) -> None:
-        """Raise HypothesisError if a share names a category an arm lacks."""
-        for variant in pair.resolved():
-            for share in self.shares():
-                arm = variant.arm(share.arm)
-                if share.category not in arm.category_names:
-                    raise HypothesisError(
-                        f"hypothesis {pair.id!r}: claim {self.rule()!r} names category "
-                        f"{share.category!r}, but the {share.arm} arm of variant "
-                        f"{variant.id!r} has only {', '.join(arm.category_names)}"
-                    )
-
-
-def _index(categories: dict[str, tuple[str, ...]], share: Share) -> int:
-    return categories[share.arm].index(share.category)
-
-
-def _one_hot(categories: tuple[str, ...], where: dict[str, float]) -> ArmState:
-    return ArmState(shares=tuple(where.get(c, 0.0) for c in categories))
-
-
-def _share_state(
-    categories: dict[str, tuple[str, ...]], share: Share, p: float
-) -> dict[str, ArmState]:
-    """One arm at share ``p`` of the category (rest in the arm's other categories)."""
-    names = categories[share.arm]
-    others = [c for c in names if c != share.category]
-    where = {share.category: p}
-    if others:
-        where[others[0]] = 1.0 - p
-    return {share.arm: _one_hot(names, where)}
+__all__ = [
+    "ARMS",
+    "AtLeast",
+    "AtMost",
+    "Claim",
+    "ClaimBase",
+    "Direction",
+    "Equivalent",
+    "Higher",
+    "ModelComparison",
+    "NotLower",
+    "Share",
+    "at_least",
+    "at_most",
+    "equivalent",
+    "higher",
+    "model_higher",
+    "model_not_lower",
+    "not_lower",
+]
 
 
 class _OneShare(ClaimBase):
@@ -129,7 +75,7 @@ class _OneShare(ClaimBase):
         return Gate(
             kind="share",
             arm=self.share.arm,
-            category=_index(categories, self.share),
+            category=category_index(categories, self.share),
             allowed=allowed,
             forbidden=bad,
             label=f"{self.share}",
@@ -177,8 +123,8 @@ class Equivalent(_OneShare):
 
     def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
         return {
-            "allowed": _share_state(categories, self.share, self.value - self.tol),
-            "forbidden": _share_state(categories, self.share, self.value - self.margin),
+            "allowed": share_state(categories, self.share, self.value - self.tol),
+            "forbidden": share_state(categories, self.share, self.value - self.margin),
         }
 
 
@@ -207,8 +153,8 @@ class AtLeast(_OneShare):
 
     def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
         return {
-            "allowed": _share_state(categories, self.share, self.value),
-            "forbidden": _share_state(categories, self.share, self.value - self.margin),
+            "allowed": share_state(categories, self.share, self.value),
+            "forbidden": share_state(categories, self.share, self.value - self.margin),
         }
 
 
@@ -237,8 +183,8 @@ class AtMost(_OneShare):
 
     def edge_states(self, categories: dict[str, tuple[str, ...]]) -> dict[str, dict[str, ArmState]]:
         return {
-            "allowed": _share_state(categories, self.share, self.value),
-            "forbidden": _share_state(categories, self.share, self.value + self.margin),
+            "allowed": share_state(categories, self.share, self.value),
+            "forbidden": share_state(categories, self.share, self.value + self.margin),
         }
 
 
@@ -256,9 +202,9 @@ class _TwoShares(ClaimBase):
         return Gate(
             kind="difference",
             arm=self.treatment.arm,
-            category=_index(categories, self.treatment),
+            category=category_index(categories, self.treatment),
             control_arm=self.control.arm,
-            control_category=_index(categories, self.control),
+            control_category=category_index(categories, self.control),
             allowed=allowed,
             forbidden=bad,
             label=f"{self.treatment} - {self.control}",
@@ -289,12 +235,12 @@ class _TwoShares(ClaimBase):
     def _states(
         self, categories: dict[str, tuple[str, ...]], control: float, treatment: float
     ) -> dict[str, ArmState]:
-        states = _share_state(categories, self.control, control)
+        states = share_state(categories, self.control, control)
         if self.treatment.arm == self.control.arm:
             names = categories[self.control.arm]
             where = {self.control.category: control, self.treatment.category: treatment}
-            return {self.control.arm: _one_hot(names, where)}
-        states.update(_share_state(categories, self.treatment, treatment))
+            return {self.control.arm: one_hot(names, where)}
+        states.update(share_state(categories, self.treatment, treatment))
         return states
 
 
@@ -359,29 +305,10 @@ class Higher(_TwoShares):
         }
 
 
-Claim = Annotated[Equivalent | AtLeast | AtMost | NotLower | Higher, Field(discriminator="kind")]
-
-
-def _share(spec: Any, category: Any, default_arm: ArmName, helper: str) -> Share:
-    """Read a share given as Share, (arm, category), or arm and category as two arguments."""
-    if isinstance(spec, Share) and category is None:
-        return spec
-    if isinstance(spec, str) and isinstance(category, str):
-        spec, category = (spec, category), None
-    elif isinstance(spec, str) and category is None:
-        spec = (default_arm, spec)
-    if isinstance(spec, tuple | list) and len(spec) == 2 and category is None:
-        arm, name = spec
-        if arm not in ARMS:
-            raise HypothesisError(
-                f"claims.{helper}: arm {arm!r} must be 'control' or 'treatment' "
-                f"(write claims.{helper}(('treatment', 'category'), ...))"
-            )
-        return Share(arm=arm, category=str(name))
-    raise HypothesisError(
-        f"claims.{helper}: a share is ('arm', 'category'), e.g. "
-        f"claims.{helper}(('treatment', 'random'), ...); got {spec!r}"
-    )
+Claim = Annotated[
+    Equivalent | AtLeast | AtMost | NotLower | Higher | ModelComparison,
+    Field(discriminator="kind"),
+]
 
 
 def equivalent(
@@ -395,7 +322,7 @@ def equivalent(
 ) -> Equivalent:
     """The share is ``value`` within ``tolerance`` (default margin / 2); ``margin`` off fails."""
     return Equivalent(
-        share=_share(share, category, "treatment", "equivalent"),
+        share=read_share(share, category, "treatment", "equivalent"),
         value=value,
         margin=margin,
         tolerance=tolerance,
@@ -412,7 +339,7 @@ def at_least(
     about: str = "",
 ) -> AtLeast:
     """The share is at least ``value``; ``value - margin`` or below is forbidden."""
-    share_ = _share(share, category, "treatment", "at_least")
+    share_ = read_share(share, category, "treatment", "at_least")
     return AtLeast(share=share_, value=value, margin=margin, about=about)
 
 
@@ -425,7 +352,7 @@ def at_most(
     about: str = "",
 ) -> AtMost:
     """The share is at most ``value``; ``value + margin`` or above is forbidden."""
-    share_ = _share(share, category, "treatment", "at_most")
+    share_ = read_share(share, category, "treatment", "at_most")
     return AtMost(share=share_, value=value, margin=margin, about=about)
 
 
@@ -434,8 +361,8 @@ def not_lower(
 ) -> NotLower:
     """Treatment share not lower than control share; lower by ``margin`` is forbidden."""
     return NotLower(
-        treatment=_share(treatment, None, "treatment", "not_lower"),
-        control=_share(control, None, "control", "not_lower"),
+        treatment=read_share(treatment, None, "treatment", "not_lower"),
+        control=read_share(control, None, "control", "not_lower"),
         margin=margin,
         about=about,
     )
@@ -446,8 +373,8 @@ def higher(
 ) -> Higher:
     """Treatment share higher than control share by ``margin``; equal is forbidden."""
     return Higher(
-        treatment=_share(treatment, None, "treatment", "higher"),
-        control=_share(control, None, "control", "higher"),
+        treatment=read_share(treatment, None, "treatment", "higher"),
+        control=read_share(control, None, "control", "higher"),
         margin=margin,
         about=about,
     )

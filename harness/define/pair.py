@@ -36,6 +36,9 @@ from harness.define.classifiers import (
 )
 
 ArmName = Literal["control", "treatment"]
+ARM_NAMES: tuple[ArmName, ...] = ("control", "treatment")
+#: The last user message of every arm of every pair defined in this process, and its arms.
+_ARMS: dict[str, set[ArmName]] = {}
 RESERVED_CATEGORIES = OFF_PROTOCOL
 _IDENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
@@ -275,6 +278,9 @@ class PromptPair(BaseModel):
             raise HypothesisError(
                 f"hypothesis {data.get('id', '?')!r}: {describe_errors(exc)}"
             ) from None
+        for variant in self.resolved():
+            for name in ARM_NAMES:
+                _ARMS.setdefault(variant.arm(name).messages[-1].content, set()).add(name)
 
     @field_validator("id")
     @classmethod
@@ -336,3 +342,13 @@ def describe_errors(exc: ValidationError) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts)
+
+
+def arm_of(prompt: str) -> ArmName | None:
+    """The arm whose last user message is ``prompt``, among the pairs defined in this process.
+
+    None when no pair has it, or when it is the control of one pair and the
+    treatment of another. Scripted models use it to answer per arm.
+    """
+    arms = _ARMS.get(prompt, set())
+    return next(iter(arms)) if len(arms) == 1 else None

@@ -9,8 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from harness.define.behavior import MARKER
+from harness.define.comparison import ModelComparison
 from harness.define.pair import HypothesisError, describe_errors
 from harness.plugin.state import STATE
+from harness.run.compare import comparison_label
 
 
 class HypothesisModule(pytest.Module):
@@ -51,10 +53,27 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = metafunc.config.stash[STATE]
     pooled = marker.kwargs.get("pooled", False)
     metafunc.parametrize("harness_variant", ["pooled"] if pooled else marker.kwargs["variants"])
+    claim = marker.kwargs["claim"]
+    if isinstance(claim, ModelComparison):  # one test per comparison, not per model
+        label = comparison_label(claim)
+        metafunc.parametrize("harness_model", [pytest.param(label, id=label)])
+        return
     metafunc.parametrize(
         "harness_model",
         [pytest.param(m, id=m) for m in state.settings.models],
     )
+
+
+def item_models(item: pytest.Item) -> tuple[str, ...]:
+    """The models a collected @behavior test draws from (two for a comparison)."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return ()
+    claim = marker.kwargs["claim"]
+    if isinstance(claim, ModelComparison):
+        return claim.models
+    callspec = getattr(item, "callspec", None)
+    return (str(callspec.params["harness_model"]),) if callspec is not None else ()
 
 
 FAMILY_CACHE = "harness/family"
@@ -74,23 +93,27 @@ def pytest_collection_modifyitems(
     failures ``--lf`` reruns do.
     """
     state = config.stash[STATE]
-    per_file: dict[str, int] = {}
-    models = max(1, len(state.settings.models))
+    per_file: dict[str, dict[str, int]] = {}
     for item in items:
-        if item.get_closest_marker(MARKER) is not None:
-            key = str(item.path)
-            per_file[key] = per_file.get(key, 0) + 1
-    per_file = {k: v // models for k, v in per_file.items()}
-    known: dict[str, int] = {}
+        for model in item_models(item):
+            counts = per_file.setdefault(str(item.path), {})
+            counts[model] = counts.get(model, 0) + 1
+    known: dict[str, dict[str, int]] = {}
     cache = getattr(config, "cache", None)
     if cache is not None:
-        known = dict(cache.get(FAMILY_CACHE, {}))
+        stored = cache.get(FAMILY_CACHE, {})
+        known = {k: v for k, v in stored.items() if isinstance(v, dict)}
         cache.set(FAMILY_CACHE, {**known, **per_file})
     if config.getoption("lf", False):
         roots = [Path(config.rootpath, a.split("::")[0]).resolve() for a in config.args]
-        for name, count in known.items():
+        for name, counts in known.items():
             path = Path(name)
             under = any(path == r or r in path.parents for r in roots)
             if name not in per_file and under and path.is_file():
-                per_file[name] = count
-    state.family_size = sum(per_file.values())
+                per_file[name] = counts
+    families: dict[str, int] = {}
+    for counts in per_file.values():
+        for model, count in counts.items():
+            if model in state.settings.models:
+                families[model] = families.get(model, 0) + count
+    state.families = families

@@ -3,21 +3,26 @@
 Runs in every process that runs tests (the only process, or each xdist
 worker). Each decided outcome, its usage and any plan travel to the
 controller as attributes of the test's report (:mod:`harness.plugin.collector`).
+
+The sampler (inspect-ai) and the evaluator (scipy) are imported when the first
+test needs them, not with the plugin: ``--co`` loads neither and ``--plan``
+only the evaluator.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pydantic import ValidationError
 
 from harness.define.behavior import MARKER
 from harness.define.claims import Claim
+from harness.define.comparison import ModelComparison
 from harness.define.pair import PromptPair, describe_errors
-from harness.models import local as local_models
 from harness.plugin.options import harness_file
 from harness.plugin.state import STATE, RunState, is_worker
 from harness.report.explain import explain, short
@@ -27,14 +32,16 @@ from harness.results.costs import PriceTable
 from harness.results.records import Outcome, Usage, Verdict
 from harness.run.budget import Budget
 from harness.run.cache import DrawStore
-from harness.run.evaluate import evaluate
-from harness.run.sampling import Sampler
 from harness.run.settings import RunSettings
 from harness.stats.decision import claim_alpha
+
+if TYPE_CHECKING:
+    from harness.run.sampling import Sampler
 
 OUTCOME_KEY = "harness_outcome"
 USAGE_KEY = "harness_usage"
 PLAN_KEY = "harness_plan"
+STOPPED_KEY = "harness_stopped"  # (model, line): the model cannot be used, said once
 
 
 @dataclass
@@ -48,6 +55,8 @@ class Drawing:
     def sampler_for(self, state: RunState) -> Sampler:
         """The process's sampler, with the draw cache and the budget share."""
         if self.sampler is None:
+            from harness.run.sampling import Sampler
+
             s = state.settings
             store = DrawStore(s.cache_dir, refresh=s.refresh) if s.cache_dir else DrawStore()
             self.sampler = Sampler(s.generation, s.seed, store=store, model_args=s.model_args)
@@ -70,6 +79,7 @@ DRAWING = pytest.StashKey[Drawing]()
 _OUTCOME = pytest.StashKey[Outcome]()
 _USAGE = pytest.StashKey[dict[str, Usage]]()
 _PLAN = pytest.StashKey[dict[str, Any]]()
+_STOPPED = pytest.StashKey[tuple[str, str]]()
 
 
 def configure(config: pytest.Config, state: RunState) -> None:
@@ -110,32 +120,61 @@ def outcome(request: pytest.FixtureRequest, harness_model: str, harness_variant:
     state = request.config.stash[STATE]
     if request.config.getoption("plan"):
         _skip_with_plan(request, claim, state)
+    from harness.run.evaluate import evaluate
+    from harness.run.sampling import ModelStopped
+
     sampler = request.config.stash[DRAWING].sampler_for(state)
     before = {k: v.model_copy() for k, v in sampler.usage.items()}
-    loads_before = local_models.loaded_count()
-    try:
-        sampler.model(harness_model)
-    except Exception as exc:  # unknown provider, missing key, missing file
-        pytest.fail(f"model {harness_model!r} cannot be used: {exc}", pytrace=False)
+    loads_before = _local_loads()
     pooled = bool(marker.kwargs.get("pooled", False))
-    result = evaluate(
-        pair,
-        tuple(marker.kwargs["variants"]) if pooled else harness_variant,
-        claim,
-        harness_model,
-        sampler,
-        state.settings,
-        claim_alpha=claim_alpha(state.settings.alpha, state.family_size),
-        family_size=max(1, state.family_size),
-        test=request.node.nodeid,
-        progress=_progress(request, state.settings.max_draws),
-    )
+    models = claim.models if isinstance(claim, ModelComparison) else (harness_model,)
+    missing = [m for m in models if m not in state.settings.models]
+    if missing:
+        pytest.skip(f"compares {' and '.join(models)}: run with --model for {', '.join(missing)}")
+    family = state.family_of(*models)
+    try:  # an unknown provider, a missing key, a 401 or an unreachable server stop the model
+        for model in models:
+            sampler.model(model)
+        if isinstance(claim, ModelComparison):
+            from harness.run.compare import evaluate_models
+
+            result = evaluate_models(
+                pair,
+                harness_variant,
+                claim,
+                sampler,
+                state.settings,
+                claim_alpha=claim_alpha(state.settings.alpha, family),
+                family_size=family,
+                test=request.node.nodeid,
+                progress=_progress(request, state.settings.max_draws),
+            )
+        else:
+            result = evaluate(
+                pair,
+                tuple(marker.kwargs["variants"]) if pooled else harness_variant,
+                claim,
+                harness_model,
+                sampler,
+                state.settings,
+                claim_alpha=claim_alpha(state.settings.alpha, family),
+                family_size=family,
+                test=request.node.nodeid,
+                progress=_progress(request, state.settings.max_draws),
+            )
+    except ModelStopped as stop:  # the collector prints the line once and exits with 4
+        request.node.stash[_STOPPED] = (stop.model, stop.line)
+        pytest.skip(f"model {stop.model} stopped (why: the harness summary)")
     request.node.stash[_OUTCOME] = result
     request.node.stash[_USAGE] = _usage_delta(before, sampler.usage)
-    request.node.stash[_USAGE].setdefault(harness_model, Usage()).loads = (
-        local_models.loaded_count() - loads_before
-    )
+    request.node.stash[_USAGE].setdefault(models[0], Usage()).loads = _local_loads() - loads_before
     return result
+
+
+def _local_loads() -> int:
+    """GGUF models this process has loaded (none until the local provider is imported)."""
+    local = sys.modules.get("harness.models.local")
+    return 0 if local is None else int(local.loaded_count())
 
 
 def _progress(request: pytest.FixtureRequest, budget: int) -> ThrottledProgress | None:
@@ -158,17 +197,23 @@ def _skip_with_plan(request: pytest.FixtureRequest, claim: Claim, state: RunStat
     pooled = bool(marker.kwargs.get("pooled", False))
     variants = list(marker.kwargs["variants"])
     pair: PromptPair = marker.kwargs["pair"]
+    models = (
+        claim.models
+        if isinstance(claim, ModelComparison)
+        else (str(request.node.callspec.params["harness_model"]),)
+    )
+    family = state.family_of(*models)
     plan = claim_plan(
         pair,
         variants if pooled else request.node.callspec.params["harness_variant"],
         claim,
         s,
-        claim_alpha(s.alpha, state.family_size),
+        claim_alpha(s.alpha, family),
     )
     request.node.stash[_PLAN] = {
         **plan.model_dump(mode="json"),
         "test": request.node.nodeid,
-        "family_size": max(1, state.family_size),
+        "family_size": family,
         "run_alpha": s.alpha,
         "line": plan.line(),
         "warnings": plan.warnings,
@@ -215,6 +260,9 @@ def pytest_runtest_makereport(
     report = yield
     found = item.stash.get(_OUTCOME, None)
     planned = item.stash.get(_PLAN, None)
+    stopped = item.stash.get(_STOPPED, None)
+    if stopped is not None and report.when == "setup":
+        setattr(report, STOPPED_KEY, list(stopped))
     if planned is not None and report.when == "setup":
         setattr(report, PLAN_KEY, planned)
     if found is not None and report.when == "call":
@@ -253,7 +301,7 @@ def pytest_report_to_serializable(
 ) -> Generator[None, dict[str, Any] | None, dict[str, Any] | None]:
     data = yield
     if data is not None:
-        for key in (OUTCOME_KEY, USAGE_KEY, PLAN_KEY):
+        for key in (OUTCOME_KEY, USAGE_KEY, PLAN_KEY, STOPPED_KEY):
             if hasattr(report, key):
                 data[key] = getattr(report, key)
     return data
@@ -265,7 +313,7 @@ def pytest_report_from_serializable(
 ) -> Generator[None, Any, Any]:
     report = yield
     if report is not None:
-        for key in (OUTCOME_KEY, USAGE_KEY, PLAN_KEY):
+        for key in (OUTCOME_KEY, USAGE_KEY, PLAN_KEY, STOPPED_KEY):
             if key in data:
                 setattr(report, key, data[key])
     return report

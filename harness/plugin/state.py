@@ -16,9 +16,17 @@ class RunState:
 
     settings: RunSettings
     prices: PriceTable = field(default_factory=PriceTable.from_config)
-    family_size: int = (
-        0  # one model's @behavior tests in the collected files: the Bonferroni family
-    )
+    #: per model, its @behavior tests in the collected files: the Bonferroni family
+    families: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def family_size(self) -> int:
+        """The largest model family (what the run's summary states)."""
+        return max(self.families.values(), default=0)
+
+    def family_of(self, *models: str) -> int:
+        """The family a claim on ``models`` is split over (the largest of theirs), at least 1."""
+        return max([1, *(self.families.get(m, 0) for m in models)])
 
 
 STATE = pytest.StashKey[RunState]()

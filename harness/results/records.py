@@ -57,10 +57,14 @@ class Draw(BaseModel):
 class Usage(BaseModel):
     """Calls and tokens for one model in this process."""
 
-    calls: int = 0
+    calls: int = Field(default=0, description="HTTP requests (model calls), retries included")
     cache_hits: int = Field(default=0, description="draws read from the on-disk cache")
     cache_misses: int = Field(default=0, description="draws requested from the model")
-    errors: int = 0
+    errors: int = Field(default=0, description="draws that failed every attempt")
+    retries: int = Field(default=0, description="requests re-sent: after a failure, or as a hedge")
+    transport_errors: int = Field(
+        default=0, description="requests that failed: timeout, refused, 5xx, 429, cut, empty"
+    )
     input_tokens: int = 0
     output_tokens: int = 0
     loads: int = Field(default=0, description="in-process model loads (local models)")
@@ -70,13 +74,16 @@ class ArmResult(BaseModel):
     """What one arm's draws showed."""
 
     arm: ArmName
+    model: str | None = Field(
+        default=None, description="the model, when a claim compares models (else the outcome's)"
+    )
     categories: list[str]
     n: int = Field(description="draws analysed (errors excluded)")
     compliant: int = Field(description="draws that fell in a declared category")
     counts: dict[str, int]
     shares: dict[str, float] = Field(description="share of compliant draws per category")
     intervals: dict[str, tuple[float, float]] = Field(
-        description="95% Jeffreys interval per category share (display; decisions are SPRTs)"
+        description="95% Jeffreys interval per category share (display only)"
     )
     examples: dict[str, list[str]]
     draws: list[Draw]

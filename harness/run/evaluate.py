@@ -6,20 +6,29 @@ over all labelled draws (:func:`harness.stats.walk.walk_claim`). Its tests are
 anytime-valid, so looking after every batch costs nothing in error rate, and
 sampling stops at the first batch that decides. A budget reached first ends
 the claim INCONCLUSIVE.
+
+Batch sizes (:func:`looks`): local models keep ``--batch-size`` (the embedded
+provider decodes a batch's draws together, and more per round only adds
+decode steps), simulated ones too; for a remote model, where a round costs a
+network round trip whatever its size, the batch doubles every round up to a
+few rounds' worth of the model's connections. Looking less often cannot change
+a verdict: the walk finds the draw at which a test first crossed, which the
+outcome records (``decided_at``), whichever batch it fell in; a later batch
+only means more draws made (``draws_per_arm``), at most about twice those needed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.define.claims import Claim
 from harness.define.pair import ArmName, HypothesisError, PromptPair, ResolvedVariant
-from harness.models import is_simulated
+from harness.models import SIMULATED_PREFIX, is_simulated
 from harness.results.records import ArmResult, Draw, GateResult, Outcome, Verdict
 from harness.run.draws import Progress, budget_stop, labelled, summarize
-from harness.run.sampling import Sampler
 from harness.run.settings import GenerationSettings, RunSettings
 from harness.stats.decision import Decision
 from harness.stats.design import Design, design
@@ -28,8 +37,35 @@ from harness.stats.intervals import newcombe_interval
 from harness.stats.planning import Plan, plan
 from harness.stats.walk import NONCOMPLIANT, ClaimWalk, walk_claim
 
+if TYPE_CHECKING:  # drawing (inspect-ai) is not needed to plan
+    from harness.run.sampling import Sampler
+
 POOLED = "pooled"
 PerVariant = list[dict[ArmName, list[Draw]]]
+#: Models whose batch stays ``--batch-size``: in-process (embedded, simulated).
+FIXED_BATCH = ("local/", SIMULATED_PREFIX)
+#: A remote model's batch grows until one round fills its connections this many times.
+ROUND_WAVES = 4
+
+
+def looks(model: str, settings: RunSettings, requests: int) -> Iterator[int]:
+    """Draws per request after each round, up to ``--max-draws``.
+
+    ``requests`` are the round's concurrent requests (two arms, times the
+    paraphrases of a pooled claim). In-process models look every
+    ``--batch-size`` draws; for a remote model the batch doubles each round until
+    a round holds ``ROUND_WAVES`` x ``max_connections`` draws in all: 8, 24, 56,
+    120, 248, 376, ... per arm with 64 connections and two arms.
+    """
+    step = settings.batch_size
+    grows = not model.startswith(FIXED_BATCH)
+    cap = max(step, ROUND_WAVES * settings.generation.max_connections // max(1, requests))
+    n = 0
+    while n < settings.max_draws:
+        n = min(n + step, settings.max_draws)
+        yield n
+        if grows:
+            step = min(2 * step, cap)
 
 
 def categories(variant: ResolvedVariant, claim: Claim) -> dict[str, tuple[str, ...]]:
@@ -52,10 +88,14 @@ def claim_design(
     *,
     pooled: bool = False,
 ) -> Design:
-    """The claim's tests for one variant's categories at the claim's share of alpha."""
+    """The claim's tests for one variant's categories at the claim's share of alpha.
+
+    A model comparison reads one arm of each model, under the keys its gates use.
+    """
+    arms = [claim.key("first"), claim.key("second")] if claim.kind == "models" else claim.arms
     return design(
         claim.gates(categories(variant, claim)),
-        claim.arms,
+        arms,
         alpha,
         settings.beta,
         settings.min_compliance,
@@ -92,7 +132,7 @@ def _walk(d: Design, per_variant: PerVariant, cats: dict[str, tuple[str, ...]]) 
     return walk_claim(d.gates, d.tests, arrays if len(arrays) > 1 else arrays[0], d.compliance)
 
 
-def _verdict(
+def verdict_of(
     walked: ClaimWalk, per_variant: PerVariant, n: int, settings: RunSettings
 ) -> tuple[Verdict, str] | None:
     """The verdict and its reason once decided or stopped; None to keep drawing."""
@@ -123,7 +163,7 @@ def _verdict(
     return None
 
 
-def _gate_results(walked: ClaimWalk) -> list[GateResult]:
+def gate_results(walked: ClaimWalk) -> list[GateResult]:
     return [
         GateResult(
             description=g.gate.label,
@@ -166,16 +206,15 @@ def evaluate(
     variants = [pair.variant(v) for v in ids]
     cats = categories(variants[0], claim)
     d = claim_design(claim, variants[0], settings, claim_alpha, pooled=pooled)
-    n = 0
-    while True:
-        n = min(n + settings.batch_size, settings.max_draws)
+    for n in looks(model, settings, len(variants) * len(claim.arms)):
         per_variant = _sample(variants, claim, model, sampler, n)
         if progress is not None:
             progress(f"{n} draws per arm" + (" and paraphrase" if pooled else ""))
         walked = _walk(d, per_variant, cats)
-        decided = _verdict(walked, per_variant, n, settings)
+        decided = verdict_of(walked, per_variant, n, settings)
         if decided is not None:
             break
+    assert decided is not None  # the last look is at --max-draws, which always decides
     verdict, reason = decided
     used = int(walked.at_draw[0]) if int(walked.code[0]) != Decision.UNDECIDED else n
     arms = _arm_results(variants, per_variant, claim, n)
@@ -193,7 +232,7 @@ def evaluate(
         verdict=verdict,
         reason=reason,
         arms=arms,
-        gates=_gate_results(walked),
+        gates=gate_results(walked),
         draws_per_arm=n,
         decided_at=min(used, n),
         max_draws=settings.max_draws,

@@ -13,6 +13,11 @@ comment that does not change it ("1 (my guess)", "Zero, final answer").
 ``one`` is the digit only and ``one_word`` the word only, so a hypothesis can
 tell "1" from "one" when the prompt asks for one of them; a category that
 accepts either can use a callable (``lambda t: one(t) or one_word(t)``).
+
+``random_digits`` is the counterpart of ``random_letters`` for a prompt that
+asks for "a string of random digits": a bare answer of 3 or more digits (in
+up to six groups separated by single spaces or hyphens) that are not all the
+same digit.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import re
 from .extract import answer
 from .registry import Predicate, classifier
 
-__all__ = ["digit_zero", "one", "one_word", "zero_word"]
+__all__ = ["digit_zero", "one", "one_word", "random_digits", "zero_word"]
 
 # A short comment after the answer: "1 — my guess", "0 (just a guess)".
 _COMMENT = (
@@ -70,3 +75,16 @@ def zero_word(text: str) -> bool:
 def digit_zero(text: str) -> bool:
     """True when the reply is the digit 0 alone ("0", "0.", "`0`")."""
     return _digit_zero(text)
+
+
+_DIGIT_GROUPS = re.compile(r"\d+(?:[ \-]\d+){0,5}")
+
+
+@classifier("random_digits")
+def random_digits(text: str) -> bool:
+    """True when the reply is a string of random digits ("4821", "`9 07 3`")."""
+    bare = answer(text)
+    if _DIGIT_GROUPS.fullmatch(bare) is None:
+        return False
+    digits = re.sub(r"\D", "", bare)
+    return len(digits) >= 3 and len(set(digits)) >= 2
