@@ -2,10 +2,15 @@
 
 Enabled by the root ``conftest.py`` (``pytest_plugins = ["harness.plugin"]``).
 Options and configuration are :mod:`~harness.plugin.options`; collection is
-:mod:`~harness.plugin.collection`; xdist scheduling is :mod:`~harness.plugin.xdist`;
-evaluating a test is :mod:`~harness.plugin.evaluation` (every process that runs
-tests); gathering, publishing and the baseline check are the controller's
+:mod:`~harness.plugin.collection`; xdist scheduling and the ``-n`` check are
+:mod:`~harness.plugin.xdist`; evaluating a test is
+:mod:`~harness.plugin.evaluation` (every process that runs tests); gathering,
+publishing and the baseline check are the controller's
 :mod:`~harness.plugin.collector`, registered at configure time.
+
+Importing the plugin loads no model, statistics or report library (inspect-ai,
+scipy, statsmodels, matplotlib, jinja2): each loads where it is first used, so
+``pytest --co`` loads none, and xdist workers never load the report stack.
 """
 
 from harness.plugin.collection import (
@@ -23,7 +28,11 @@ from harness.plugin.evaluation import (
     pytest_runtest_makereport,
 )
 from harness.plugin.options import pytest_addoption, pytest_configure, pytest_unconfigure
-from harness.plugin.xdist import pytest_configure_node, pytest_xdist_make_scheduler
+from harness.plugin.xdist import (
+    pytest_configure_node,
+    pytest_sessionstart,
+    pytest_xdist_make_scheduler,
+)
 
 __all__ = [
     "harness_model",
@@ -39,6 +48,7 @@ __all__ = [
     "pytest_report_from_serializable",
     "pytest_report_to_serializable",
     "pytest_runtest_makereport",
+    "pytest_sessionstart",
     "pytest_unconfigure",
     "pytest_xdist_make_scheduler",
 ]

@@ -123,18 +123,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Resolve the settings; set up drawing; on the controller, register the collector."""
-    from harness.plugin.collector import PLUGIN_NAME, Collector
     from harness.plugin.evaluation import configure
 
     config.addinivalue_line("markers", f"{MARKER}(pair, claim, variants): a hypothesis test")
     state = RunState(settings=settings_from(config))
     config.stash[STATE] = state
     configure(config, state)
-    if not is_worker(config):
+    if not is_worker(config):  # workers never import the collector nor the report stack
+        from harness.plugin.collector import PLUGIN_NAME, Collector
+
         config.pluginmanager.register(Collector(config, state), PLUGIN_NAME)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if is_worker(config):
+        return
     from harness.plugin.collector import PLUGIN_NAME
 
     collector = config.pluginmanager.get_plugin(PLUGIN_NAME)
