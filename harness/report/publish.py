@@ -16,8 +16,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from harness.report.files import write_text
-from harness.report.html import write_html
-from harness.report.inspect_logs import LOG_DIR, write_logs
 from harness.report.redact import redact
 from harness.results.run import RunResults
 
@@ -80,6 +78,10 @@ def publish(results: RunResults, base: Path) -> RunPaths:
     replaces the empty reserved one in one rename. Credentials in the model
     arguments are masked here, once, so no output can carry them.
     """
+    # the report stack (jinja2, matplotlib, inspect-ai's log types) loads only here
+    from harness.report.html import write_html
+    from harness.report.inspect_logs import LOG_DIR, write_logs
+
     base.mkdir(parents=True, exist_ok=True)
     run_dir = _reserve(base, results.run_id)
     settings = results.settings.model_copy(
