@@ -26,15 +26,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the evals/ package
 
-from evals import test_zero_vs_random as seed_file  # noqa: E402
-from harness.define.behavior import MARKER  # noqa: E402
-from harness.results.records import Verdict  # noqa: E402
-from harness.run.cache import DrawStore  # noqa: E402
-from harness.run.evaluate import evaluate  # noqa: E402
-from harness.run.sampling import Sampler  # noqa: E402
-from harness.run.settings import GenerationSettings, RunSettings  # noqa: E402
-from harness.stats.decision import claim_alpha  # noqa: E402
-from harness.stats.intervals import clopper_pearson  # noqa: E402
+from evals import test_zero_vs_random as seed_file
+from harness.define.behavior import MARKER
+from harness.results.records import Verdict
+from harness.run.cache import DrawStore
+from harness.run.evaluate import evaluate
+from harness.run.sampling import Sampler
+from harness.run.settings import GenerationSettings, RunSettings
+from harness.stats.decision import claim_alpha
+from harness.stats.intervals import clopper_pearson
 
 HONEST = ("sim/indifferent", "sim/leaning", "sim/short-strings", "sim/chatty")
 AVOIDING = ("sim/refusing", "sim/avoidant")
