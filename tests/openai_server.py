@@ -14,7 +14,29 @@ or from a shell (prints its base URL, then one line per request)::
 
     python -m tests.openai_server --port 8765 --avoidance 0.4
 
-``GET /stats`` returns ``{"requests": n, "seeds": [...]}``.
+``GET /stats`` returns ``{"requests": n, "received": m, "peak_in_flight": k, "seeds": [...]}``.
+
+Fault injection: ``faults`` maps a fault to the share of chat-completion
+requests that get it, drawn from a seeded generator in arrival order
+(``--fault hang=0.2 --fault 500=0.1`` from a shell):
+
+============  ==================================================================
+fault         what the client sees
+============  ==================================================================
+``hang``      nothing: the request is held open (``hang_seconds``) and dropped
+``429``,      that status with an OpenAI-style error body (any status code works)
+``500`` ...
+``cut``       a 200 whose body stops half-way (the connection is closed)
+``truncated`` a 200 whose JSON body is cut short
+``empty``     a 200 with no choices
+``nocontent`` a 200 whose message content is null
+============  ==================================================================
+
+``reject=(401, "Incorrect API key provided: {key}")`` answers every request
+with that status and message, ``{key}`` replaced by the bearer token the
+request carried (a server that echoes the key, as some do). ``received``
+counts every chat-completion request that arrived, faulted or not;
+``requests`` only the ones answered with a reply.
 """
 
 from __future__ import annotations
@@ -22,13 +44,20 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import socket
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from harness.models.sim import PROFILES, SimParams, reply_seed, respond
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default 5 drops connections a concurrent client opens at once
+    daemon_threads = True
 
 
 def _text(content: Any) -> str:
@@ -49,14 +78,31 @@ class OpenAIServer:
         latency: float = 0.0,
         port: int = 0,
         verbose: bool = False,
+        faults: Mapping[str, float] | None = None,
+        fault_seed: int = 0,
+        hang_seconds: float = 600.0,
+        reject: tuple[int, str] | None = None,
+        api_key: str = "loopback-test-key",
     ) -> None:
         self.params = params or SimParams(**PROFILES["indifferent"])
         self.latency = latency
         self.verbose = verbose
+        self.faults = dict(faults or {})
+        if sum(self.faults.values()) > 1.0:
+            raise ValueError(f"fault shares add up to more than 1: {self.faults}")
+        self.hang_seconds = hang_seconds
+        self.reject = reject
+        self.api_key = api_key
         self.seeds: list[int | None] = []
+        self.received = 0  # chat-completion requests that arrived, faulted or not
+        self.faulted: dict[str, int] = {}
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.keys_seen: set[str] = set()
+        self._fault_rng = random.Random(fault_seed)
+        self._released = threading.Event()  # set on stop: hung requests end
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -73,7 +119,19 @@ class OpenAIServer:
     def env(self, service: str) -> dict[str, str]:
         """Environment for inspect-ai's ``openai-api/<service>/<model>`` provider."""
         name = service.upper().replace("-", "_")
-        return {f"{name}_BASE_URL": self.base_url, f"{name}_API_KEY": "loopback-test-key"}
+        return {f"{name}_BASE_URL": self.base_url, f"{name}_API_KEY": self.api_key}
+
+    def fault(self) -> str | None:
+        """The fault for the next chat-completion request (None: answer it)."""
+        with self._lock:
+            self.received += 1
+            roll = self._fault_rng.random()
+            for name, share in self.faults.items():
+                if roll < share:
+                    self.faulted[name] = self.faulted.get(name, 0) + 1
+                    return name
+                roll -= share
+        return None
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         """The completion for one request body (the sim's reply for its prompt and seed)."""
@@ -120,7 +178,14 @@ class OpenAIServer:
                 if self.path.rstrip("/").endswith("/stats"):
                     with server._lock:
                         seeds = list(server.seeds)
-                    self._send(200, {"requests": len(seeds), "seeds": seeds})
+                        stats = {
+                            "requests": len(seeds),
+                            "received": server.received,
+                            "peak_in_flight": server.peak_in_flight,
+                            "faulted": dict(server.faulted),
+                            "seeds": seeds,
+                        }
+                    self._send(200, stats)
                 else:
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
 
@@ -134,12 +199,66 @@ class OpenAIServer:
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
+                key = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+                with server._lock:
+                    server.keys_seen.add(key)
+                    server.in_flight += 1
+                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                try:
+                    self._complete(body, key)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _complete(self, body: dict[str, Any], key: str) -> None:
+                if server.reject is not None:
+                    with server._lock:
+                        server.received += 1
+                    status, message = server.reject
+                    error = {"message": message.replace("{key}", key), "type": "error"}
+                    self._send(status, {"error": error})
+                    return
+                fault = server.fault()
                 if server.latency:
                     time.sleep(server.latency)
+                if fault == "hang":
+                    server._released.wait(server.hang_seconds)
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if fault is not None and fault.isdigit():
+                    message = f"injected fault {fault}"
+                    self._send(int(fault), {"error": {"message": message, "type": "server_error"}})
+                    return
+                if fault == "truncated":
+                    self._send_raw(200, b'{"id": "chatcmpl-x", "choices": [')
+                    return
                 reply = server.answer(body)
+                if fault == "empty":
+                    reply["choices"] = []
+                elif fault == "nocontent":
+                    reply["choices"][0]["message"]["content"] = None
+                if fault == "cut":
+                    data = json.dumps(reply).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 if server.verbose:
                     print(f"{server.requests} seed={body.get('seed')}", flush=True)
                 self._send(200, reply)
+
+            def _send_raw(self, status: int, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def log_message(self, format: str, *args: Any) -> None:  # quiet by default
                 return
@@ -151,6 +270,7 @@ class OpenAIServer:
         return self
 
     def stop(self) -> None:
+        self._released.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -174,9 +294,31 @@ def main() -> None:
     parser.add_argument("--p-one", type=float, default=0.5)
     parser.add_argument("--avoidance", type=float, default=0.0)
     parser.add_argument("--chatter", type=float, default=0.0)
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND=SHARE",
+        help="inject a fault into a share of requests: hang, cut, truncated, empty, "
+        "nocontent or an HTTP status (e.g. 500=0.1); repeatable",
+    )
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--hang-seconds", type=float, default=600.0)
+    parser.add_argument("--reject", type=int, default=None, help="answer every request so")
     args = parser.parse_args()
     params = SimParams(p_one=args.p_one, avoidance=args.avoidance, chatter=args.chatter)
-    server = OpenAIServer(params, latency=args.latency, port=args.port, verbose=True).start()
+    faults = {k: float(v) for k, v in (f.split("=", 1) for f in args.fault)}
+    reject = None if args.reject is None else (args.reject, "rejected (key {key})")
+    server = OpenAIServer(
+        params,
+        latency=args.latency,
+        port=args.port,
+        verbose=True,
+        faults=faults,
+        fault_seed=args.fault_seed,
+        hang_seconds=args.hang_seconds,
+        reject=reject,
+    ).start()
     print(f"base URL {server.base_url} (GET /stats for the request count)", flush=True)
     try:
         while True:

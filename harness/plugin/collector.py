@@ -19,7 +19,7 @@ import pytest
 from pydantic import ValidationError
 
 from harness.define.pair import describe_errors
-from harness.plugin.evaluation import OUTCOME_KEY, PLAN_KEY, USAGE_KEY
+from harness.plugin.evaluation import OUTCOME_KEY, PLAN_KEY, STOPPED_KEY, USAGE_KEY
 from harness.plugin.state import RunState
 from harness.report.files import write_text
 from harness.report.publish import RunPaths, publish
@@ -49,6 +49,7 @@ class Collector:
     results: RunResults | None = None
     paths: RunPaths | None = None
     report_error: str | None = None
+    stopped: dict[str, str] = field(default_factory=dict)  # model -> why it cannot be used
 
     def __post_init__(self) -> None:
         self.baseline = _load_baseline(self.state)
@@ -57,6 +58,9 @@ class Collector:
         planned = getattr(report, PLAN_KEY, None)
         if planned is not None:
             self.plans.append(planned)
+        stopped = getattr(report, STOPPED_KEY, None)
+        if stopped is not None:
+            self.stopped.setdefault(str(stopped[0]), str(stopped[1]))
         raw = getattr(report, OUTCOME_KEY, None)
         if raw is None:
             return
@@ -69,6 +73,12 @@ class Collector:
                 setattr(total, key, getattr(total, key) + value)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.stopped and session.exitstatus in (
+            pytest.ExitCode.OK,
+            pytest.ExitCode.TESTS_FAILED,
+            pytest.ExitCode.NO_TESTS_COLLECTED,
+        ):  # a model the run could not use is a usage error, whatever the others did
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
         if not self.outcomes:
             return
         self.outcomes.sort(key=lambda o: (o.hypothesis, o.test, o.variant, o.model))
@@ -131,6 +141,10 @@ class Collector:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if self.stopped:
+            terminalreporter.section("models stopped", red=True)
+            for line in self.stopped.values():
+                terminalreporter.write_line(line, red=True)
         if self.plans:
             terminalreporter.section("plan (no model called)")
             for line in plan_table(self.plans):

@@ -10,27 +10,68 @@ that claims sharing an arm share its draws and an interrupted run resumes.
 
 Calls go straight to ``Model.generate`` (about 0.7 ms overhead per call)
 rather than through ``eval()`` (12-16 ms per sample), and run concurrently
-within a batch; the provider's ``max_connections`` bounds the parallelism.
+within a batch; ``--max-connections`` bounds the parallelism.
+
+Every HTTP request is one counted call: inspect-ai's retries and the provider
+SDK's are turned off, and the harness retries a failed request itself (up to
+``--max-retries``, with a short backoff), checking the budget before each.
+A request unanswered after ``--timeout`` seconds is abandoned and retried; one
+unanswered after ``--hedge`` times the model's median reply time is re-sent
+alongside (same seed, first reply wins), so a few hung requests do not hold a
+whole batch. An error that retrying cannot fix (401, 403, 404, a missing key,
+an unknown model, a server that refuses every connection) stops the model: its
+draws raise :class:`ModelStopped` with one line saying why. Every error text
+kept is scrubbed of known secrets (:func:`harness.report.redact.scrub`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import random
+import re
+import statistics
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from inspect_ai.model import GenerateConfig, Model, get_model
+from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput, get_model
 
 from harness.define.pair import Message
+from harness.report.redact import remember, scrub, secret_values
 from harness.results.records import BudgetStop, Draw, Usage
 from harness.run.cache import DrawStore, public_args, store_key
 from harness.run.settings import GenerationSettings
 
+#: HTTP statuses that no retry can fix: bad key, no permission, no such model or route.
+PERMANENT_STATUS = {401: "unauthorized", 403: "forbidden", 404: "not found"}
+#: Providers that run in this process: no request to time out, hedge or retry for transport.
+IN_PROCESS = ("local/", "sim/")
+#: Draws in a row that failed every attempt before a model that answered before is stopped.
+FAILED_IN_A_ROW = 16
+#: Replies timed per model for the hedging delay, and how many are needed before hedging.
+LATENCY_WINDOW, LATENCY_MIN = 64, 4
+#: Copies of a slow request sent alongside it, at most; the shortest hedging delay (seconds);
+#: how often a request waiting for the first timed replies looks again.
+MAX_HEDGES, HEDGE_FLOOR, HEDGE_POLL = 4, 0.05, 0.1
+
+
+class ModelStopped(Exception):
+    """A model the run cannot use (bad key, unknown model, unreachable server): one line why."""
+
+    def __init__(self, model: str, line: str) -> None:
+        super().__init__(line)
+        self.model = model
+        self.line = line
+
 
 #: Stop reasons of a reply cut short: empty then, it is an error (not retried), not behavior.
 CUT_SHORT = ("max_tokens", "model_length")
+#: The generation settings that shape a reply (the others only say how it is fetched).
+REQUEST_SETTINGS = {"temperature", "max_tokens", "stop_seqs"}
 
 
 def request_key(
@@ -72,15 +113,36 @@ class Sampler:
         self.model_args = model_args or {}
         self.budget = budget
         self.usage: dict[str, Usage] = {}
+        self.stopped: dict[str, str] = {}  # model -> the one line saying why it was stopped
+        self._answered: set[str] = set()  # models that gave at least one reply
+        self._failed_in_a_row: dict[str, int] = {}
+        self._latency: dict[str, deque[float]] = {}
         self._models: dict[str, Model] = {}
+        remember(secret_values(self.model_args))
         self._served: set[tuple[str, int]] = set()  # cached draws already counted as hits
         self._loop = asyncio.new_event_loop()
 
     def model(self, name: str) -> Model:
-        """The inspect-ai model for ``name`` (created once per process)."""
+        """The inspect-ai model for ``name`` (created once per process).
+
+        Raises :class:`ModelStopped` if it cannot be created (unknown provider,
+        missing key or file), or was stopped before.
+        """
+        if name in self.stopped:
+            raise ModelStopped(name, self.stopped[name])
         if name not in self._models:
-            self._models[name] = get_model(name, **self.model_args.get(name, {}))
+            try:
+                model = get_model(name, memoize=False, **self.model_args.get(name, {}))
+            except Exception as exc:
+                raise ModelStopped(name, self.stop(name, _plain(exc))) from None
+            _no_client_retries(model)
+            self._models[name] = model
         return self._models[name]
+
+    def stop(self, model: str, why: str) -> str:
+        """Stop ``model`` for the rest of the run; the line saying why (the first one wins)."""
+        line = scrub(f"model {model} cannot be used: {_one_line(why)}")
+        return self.stopped.setdefault(model, line)
 
     def draws(self, model: str, messages: tuple[Message, ...], count: int) -> list[Draw]:
         """Draws 0..count-1 of this request, generating only the missing ones."""
@@ -107,6 +169,8 @@ class Sampler:
             system = Message(role="system", content=gen.system_prompt)
             requests = [(system, *messages) for messages in requests]
         usage = self.usage.setdefault(model, Usage())
+        if model in self.stopped:
+            raise ModelStopped(model, self.stopped[model])
         args = self.model_args.get(model, {})
         have: dict[str, dict[int, Draw]] = {}
         jobs: list[tuple[tuple[Message, ...], str, int, str, dict[str, Any]]] = []
@@ -120,7 +184,7 @@ class Sampler:
                 "model": model,
                 "model_args": public_args(args),
                 "messages": [m.model_dump() for m in messages],
-                "settings": gen.model_dump(include={"temperature", "max_tokens", "stop_seqs"}),
+                "settings": gen.model_dump(include=REQUEST_SETTINGS),
                 "seed": self.run_seed,
             }
             for i in range(count):
@@ -136,6 +200,8 @@ class Sampler:
             made = self._loop.run_until_complete(self._gather(model, jobs, gen))
             for job, draw in zip(jobs, made, strict=True):
                 have[job[1]][draw.index] = draw
+            if model in self.stopped:
+                raise ModelStopped(model, self.stopped[model])
         return [[have[k][i] for i in range(count)] for k in keys]
 
     async def _gather(
@@ -174,7 +240,6 @@ class Sampler:
         gen: GenerationSettings | None = None,
     ) -> Draw:
         from inspect_ai.model import (
-            ChatMessage,
             ChatMessageAssistant,
             ChatMessageSystem,
             ChatMessageUser,
@@ -195,23 +260,28 @@ class Sampler:
             for m in messages
         ]
         gen = gen or self.settings
-        config = GenerateConfig(
-            temperature=gen.temperature,
-            max_tokens=gen.max_tokens,
-            stop_seqs=list(gen.stop_seqs) or None,
-            seed=seed,
-            max_connections=self.settings.max_connections,
-        )
+        config = self._config(model, seed, gen)
         error = "no attempt"
-        for attempt in range(self.settings.retries + 1):
+        refused = 0  # attempts that could not connect at all
+        for attempt in range(self.settings.max_retries + 1):
+            if attempt:  # the previous attempt failed
+                usage.transport_errors += 1
+                if model in self.stopped:
+                    break
+                await asyncio.sleep(_backoff(attempt))
             reason = self.budget(model) if self.budget is not None and attempt else None
             if reason is not None:  # a retry is a call too: it may not pass the budget
                 return _stopped(index, seed, reason)
-            usage.calls += 1
+            if attempt:
+                usage.retries += 1
             try:
-                output = await self.model(model).generate(chat, config=config, cache=False)
+                output = await self._attempt(model, chat, config, usage)
             except Exception as exc:  # provider bugs (e.g. truncated JSON) must not end the run
-                error = f"{type(exc).__name__}: {exc}"
+                error, permanent, no_connection = self._failure(model, exc)
+                refused += no_connection
+                if permanent:
+                    self.stop(model, error)
+                    break
                 continue
             tokens = output.usage
             if tokens is not None:
@@ -235,7 +305,214 @@ class Sampler:
                 output_tokens=tokens.output_tokens if tokens else 0,
             )
         usage.errors += 1
-        return Draw(index=index, seed=seed, text="", error=error)
+        usage.transport_errors += 1
+        self._failed(model, error, refused == self.settings.max_retries + 1)
+        return Draw(index=index, seed=seed, text="", error=scrub(error))
+
+    def _config(
+        self, model: str, seed: int, gen: GenerationSettings | None = None
+    ) -> GenerateConfig:
+        """The request's config: inspect-ai retries off (the harness retries), the timeout on."""
+        s = gen or self.settings
+        remote = not model.startswith(IN_PROCESS)
+        timeout = s.timeout if remote and not s.batch else None
+        return GenerateConfig(
+            temperature=s.temperature,
+            max_tokens=s.max_tokens,
+            stop_seqs=list(s.stop_seqs) or None,
+            seed=seed,
+            max_connections=s.max_connections,
+            max_retries=0,
+            timeout=timeout,
+            attempt_timeout=timeout,
+            batch=s.batch or None,
+        )
+
+    async def _attempt(
+        self, model: str, chat: list[ChatMessage], config: GenerateConfig, usage: Usage
+    ) -> ModelOutput:
+        """One attempt: a request, re-sent alongside while it stays slow; the first reply wins.
+
+        Each copy has the same seed, so whichever answers gives the same draw.
+        """
+        tasks = {asyncio.ensure_future(self._request(model, chat, config, usage))}
+        hedging = self._hedging(model)
+        hedges, sent = 0, time.monotonic()
+        outcome: ModelOutput | BaseException | None = None
+        try:
+            while tasks:
+                delay = self._hedge_delay(model) if hedging and hedges < MAX_HEDGES else None
+                if delay is not None:
+                    wait: float | None = max(0.0, sent + delay - time.monotonic())
+                else:  # no reply timed yet: look again soon
+                    wait = HEDGE_POLL if hedging and hedges < MAX_HEDGES else None
+                done, tasks = await asyncio.wait(
+                    tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    found = task.exception() or task.result()
+                    if isinstance(found, ModelOutput) and _answered(found):
+                        return found
+                    outcome = outcome or found
+                if done or not tasks or delay is None or time.monotonic() < sent + delay:
+                    continue
+                if model in self.stopped or (self.budget is not None and self.budget(model)):
+                    hedging = False  # no copy past the budget: wait for those in flight
+                    continue
+                hedges, sent = hedges + 1, time.monotonic()
+                usage.retries += 1
+                tasks.add(asyncio.ensure_future(self._request(model, chat, config, usage)))
+        finally:
+            for task in tasks:
+                task.cancel()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None
+        return outcome
+
+    async def _request(
+        self, model: str, chat: list[ChatMessage], config: GenerateConfig, usage: Usage
+    ) -> ModelOutput:
+        """One HTTP request (one counted call); its time is kept if it brought a reply."""
+        usage.calls += 1
+        started = time.monotonic()
+        output = await self.model(model).generate(chat, config=config, cache=False)
+        if _answered(output):
+            self._answered.add(model)
+            self._failed_in_a_row[model] = 0
+            times = self._latency.setdefault(model, deque(maxlen=LATENCY_WINDOW))
+            times.append(time.monotonic() - started)
+        return output
+
+    def _hedging(self, model: str) -> bool:
+        """Whether slow requests to ``model`` are re-sent alongside (remote, not batched)."""
+        s = self.settings
+        return bool(s.hedge) and not s.batch and not model.startswith(IN_PROCESS)
+
+    def _hedge_delay(self, model: str) -> float | None:
+        """Seconds after which a request still unanswered is re-sent (None: too few timed)."""
+        times = self._latency.get(model)
+        if times is None or len(times) < LATENCY_MIN:
+            return None
+        median = statistics.median(times)
+        return min(float(self.settings.timeout), max(HEDGE_FLOOR, self.settings.hedge * median))
+
+    def _failure(self, model: str, exc: BaseException) -> tuple[str, bool, bool]:
+        """One line for a failed attempt; whether no retry can fix it; whether it never
+        connected."""
+        root = _root(exc)
+        status = _status(root)
+        url = self._base_url(model)
+        where = f" from {url}" if url else ""
+        if status in PERMANENT_STATUS:
+            message = getattr(root, "provider_message", None) or getattr(root, "message", None)
+            text = _plain(message or root)
+            text = re.sub(r"^Error code: \d+ - ", "", text)
+            return f"HTTP {status} ({PERMANENT_STATUS[status]}){where}: {text}", True, False
+        if _is_prerequisite(root):
+            return _plain(root), True, False
+        if type(root).__name__ == "AttemptTimeoutError":
+            return f"no reply{where} within --timeout {self.settings.timeout} s", False, False
+        chain = _chain(root)
+        no_connection = any(_connect_failure(e) for e in chain)
+        if no_connection:
+            cause = next(e for e in chain if _connect_failure(e))
+            return f"cannot connect to {url or model} ({_plain(cause)})", False, True
+        text = _plain(root)
+        behind = root.__cause__ or root.__context__
+        if behind is not None and len(text) < 40:
+            text += f" ({_plain(behind)})"
+        return f"{type(root).__name__}: {text}", False, False
+
+    def _failed(self, model: str, error: str, never_connected: bool) -> None:
+        """Count a draw that failed every attempt; stop the model if it cannot be reached."""
+        row = self._failed_in_a_row[model] = self._failed_in_a_row.get(model, 0) + 1
+        tries = self.settings.max_retries + 1
+        if never_connected and model not in self._answered:
+            self.stop(model, f"{error}; no connection in {tries} attempts")
+        elif row >= FAILED_IN_A_ROW:
+            self.stop(model, f"{row} draws in a row failed {tries} attempts each; last: {error}")
+
+    def _base_url(self, model: str) -> str | None:
+        found = self._models.get(model)
+        url = getattr(getattr(found, "api", None), "base_url", None)
+        return str(url) if url else None
+
+
+def _answered(output: ModelOutput) -> bool:
+    """Whether an output is a reply (not an error; an empty reply is one: behavior)."""
+    return not output.error and bool(output.choices)
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before retry ``attempt`` (1, 2, ...): 0.5, 1, 2, 4 ... up to 8, with jitter."""
+    return min(8.0, 0.5 * 2.0 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+
+
+def _no_client_retries(model: Model) -> None:
+    """Turn off the provider SDK's own retries (openai, anthropic ...): the harness retries,
+    so that every HTTP request is a counted call."""
+    client = getattr(model.api, "client", None)
+    if isinstance(getattr(client, "max_retries", None), int):
+        client.max_retries = 0  # type: ignore[union-attr]
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The exception behind tenacity's RetryError (inspect-ai raises it when it stops)."""
+    last = getattr(exc, "last_attempt", None)
+    if last is not None and hasattr(last, "exception"):
+        inner = last.exception()
+        if isinstance(inner, BaseException):
+            return inner
+    return exc
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found and len(found) < 10:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status an error carries (provider SDK errors, httpx, inspect-ai), if any."""
+    for e in _chain(exc):
+        status = getattr(e, "status_code", None)
+        if status is None:
+            status = getattr(getattr(e, "response", None), "status_code", None)
+        if isinstance(status, int):
+            return status
+    return None
+
+
+def _is_prerequisite(exc: BaseException) -> bool:
+    return any(type(e).__name__ == "PrerequisiteError" for e in _chain(exc))
+
+
+def _connect_failure(exc: BaseException) -> bool:
+    """Whether an error means no connection was made (refused, no such host, connect timeout)."""
+    return type(exc).__name__ in ("ConnectError", "ConnectTimeout") or isinstance(
+        exc, ConnectionRefusedError
+    )
+
+
+def _plain(value: object) -> str:
+    """An error as plain text: rich markup and "ERROR:" removed, one line."""
+    text = str(value)
+    if "[" in text:
+        from rich.errors import MarkupError
+        from rich.text import Text
+
+        with contextlib.suppress(MarkupError):  # not markup after all
+            text = Text.from_markup(text).plain
+    return _one_line(re.sub(r"^\s*ERROR:\s*", "", text))
+
+
+def _one_line(text: str, limit: int = 400) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _stopped(index: int, seed: int, reason: str) -> Draw:

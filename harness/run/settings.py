@@ -95,9 +95,40 @@ class GenerationSettings(BaseModel):
         description="settings given on the command line: a hypothesis's own value does not "
         "override them",
     )
-    max_connections: int = Field(default=32, gt=0)
-    retries: int = Field(default=2, ge=0, description="harness-level retries of a failed draw")
-
+    max_connections: Annotated[int, Option("requests in flight at once per model")] = Field(
+        default=32, gt=0, description="passed to inspect-ai as max_connections"
+    )
+    timeout: Annotated[
+        int, Option("seconds one request may take before it is abandoned and retried")
+    ] = Field(
+        default=60,
+        gt=0,
+        description="per request (not for in-process models, nor for a --batch wait)",
+    )
+    max_retries: Annotated[
+        int, Option("retries of a failed request (timeout, 429, 5xx, cut reply); 0: none")
+    ] = Field(
+        default=3,
+        ge=0,
+        description="the harness retries; inspect-ai's and the SDK's own retries are off, "
+        "so every HTTP request is one counted call",
+    )
+    hedge: Annotated[
+        float,
+        Option("re-send a request still unanswered after this many times the median reply time"),
+    ] = Field(
+        default=3.0,
+        ge=0.0,
+        description="0: never; the first reply wins, the hedge counts as a call",
+    )
+    batch: Annotated[
+        int,
+        Option(
+            "send requests through the provider's batch API in batches of N "
+            "(OpenAI, Anthropic, Google, Together: about half price, replies can take hours); "
+            "0: off"
+        ),
+    ] = Field(default=0, ge=0, description="inspect-ai's GenerateConfig.batch size; 0: off")
 
     def for_hypothesis(self, overrides: Mapping[str, Any]) -> GenerationSettings:
         """These settings with a hypothesis's own (``None``: unset), unless pinned."""

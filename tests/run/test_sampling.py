@@ -89,7 +89,7 @@ def test_a_truncated_reply_is_retried_not_fatal() -> None:
 
 
 def test_a_reply_without_choices_is_an_error_not_behavior() -> None:
-    sampler = Sampler(GenerationSettings(retries=1), run_seed=3)
+    sampler = Sampler(GenerationSettings(max_retries=1), run_seed=3)
     draws = sampler.draws("flaky/empty", PROMPT, 4)
     assert all(d.error is not None and "no choices" in d.error for d in draws)
     assert sampler.usage["flaky/empty"].errors == 4
