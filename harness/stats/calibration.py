@@ -38,7 +38,7 @@ class Point(BaseModel):
 
     claim: str
     state: str
-    region: str  # "allowed" or "forbidden"
+    region: str  # "allowed", "forbidden", or "zone" (between: reported, no rate promised)
     arms: list[dict[str, ArmState]]  # one entry per paraphrase
 
 
@@ -60,21 +60,27 @@ class Row(BaseModel):
 
     @property
     def ok(self) -> bool:
-        """The exact upper bound of the error rate is within 1.5x its target."""
-        return self.error_upper <= 1.5 * self.bound
+        """The exact upper bound of the error rate is within 1.5x its target (zone: always)."""
+        return self.point.region == "zone" or self.error_upper <= 1.5 * self.bound
+
+    @property
+    def status(self) -> str:
+        if self.point.region == "zone":
+            return "zone: no rate promised"
+        return "ok" if self.ok else "VIOLATION"
 
     @property
     def shown_above(self) -> bool:
         """The error rate is shown above its target (exact lower bound beyond it)."""
-        return self.error_lower > self.bound
+        return self.point.region != "zone" and self.error_lower > self.bound
 
     def line(self) -> str:
-        kind = "false fail" if self.point.region == "allowed" else "miss"
+        kind = "miss" if self.point.region == "forbidden" else "false fail"
         return (
             f"{self.point.claim:<24} {self.point.state:<34} {self.point.region:<9} "
             f"{self.fail:>6.3f} {self.passed:>6.3f} {self.inconclusive:>6.3f} "
             f"{self.noncompliant:>6.3f} {self.mean_draws:>7.1f}  {kind:<10} {self.error:>6.4f} "
-            f"(<= {self.error_upper:.4f}; target {self.bound:g}) {'ok' if self.ok else 'VIOLATION'}"
+            f"(<= {self.error_upper:.4f}; target {self.bound:g}) {self.status}"
         )
 
 
@@ -174,6 +180,13 @@ def grid(full: bool = True) -> Iterator[Point]:
             region="allowed",
             arms=[_seed(SeedState(p_zero=lean))],
         )
+    for miss in (0.05, 0.1):  # real random strings the classifier cannot see: off-protocol
+        yield Point(
+            claim="not_lower m.2",
+            state=f"honest, classifier misses {miss:.0%}",
+            region="zone",
+            arms=[_seed(SeedState(miss=miss))],
+        )
     spread = [0.4, 0.44, 0.48, 0.52, 0.56, 0.6]
     yield Point(
         claim="not_lower m.2 pooled",
@@ -216,8 +229,8 @@ def run_point(
     passed = int(np.sum(code == PASS))
     inc = int(np.sum(code == UNDECIDED))
     nonc = int(np.sum(code == NONCOMPLIANT))
-    bad = fail + inc if point.region == "allowed" else passed
-    bound = alpha if point.region == "allowed" else beta
+    bad = passed if point.region == "forbidden" else fail + inc
+    bound = beta if point.region == "forbidden" else alpha
     return Row(
         point=point,
         runs=runs,
