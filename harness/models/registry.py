@@ -1,9 +1,9 @@
 """inspect-ai provider registry for the harness's own models.
 
 Exposed through the ``inspect_ai`` entry-point group in ``pyproject.toml`` so
-that ``get_model("local/...")`` and ``get_model("sim/...")`` work anywhere
-inspect-ai does (including ``inspect eval``). Imports are deferred so that
-listing providers stays cheap.
+that ``get_model("local/...")``, ``get_model("sim/...")`` and
+``get_model("script/...")`` work anywhere inspect-ai does (including
+``inspect eval``). Imports are deferred so that listing providers stays cheap.
 """
 
 from __future__ import annotations
@@ -25,3 +25,11 @@ def sim() -> type[ModelAPI]:
     from harness.models.sim import SimAPI
 
     return SimAPI
+
+
+@modelapi(name="script")
+def script() -> type[ModelAPI]:
+    """Scripted models answering from given replies (per arm, with weights)."""
+    from harness.models.script import ScriptAPI
+
+    return ScriptAPI

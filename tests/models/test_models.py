@@ -1,17 +1,13 @@
-"""The harness's inspect-ai providers: the embedded GGUF model and simulated models."""
+"""The embedded GGUF provider (``local/``); simulated and scripted models: test_sim, test_script."""
 
 from __future__ import annotations
 
 import asyncio
-import random
-from collections import Counter
 
 import pytest
 from inspect_ai.model import GenerateConfig, get_model
 
-from harness.define.classifiers.random_letters import random_letters as is_random_letters
 from harness.models.local import loaded_count, resolve_gguf
-from harness.models.sim import PROFILES, SimParams, parse_protocol, respond
 
 SEED_TREATMENT = (
     'I\'m thinking of either the number "1" or "0". If your guess is "1", respond with just "1", '
@@ -102,71 +98,6 @@ def test_local_model_is_loaded_once_and_safe_under_concurrent_calls() -> None:
     assert loaded_count() == max(before, 1)
     get_model(LOCAL)  # a second model object shares the loaded weights
     assert loaded_count() == max(before, 1)
-
-
-# -- sim --------------------------------------------------------------------------------------
-
-
-def test_protocol_is_read_from_the_prompt() -> None:
-    assert [(o.digit, o.form) for o in parse_protocol(SEED_TREATMENT)] == [
-        ("1", "literal"),
-        ("0", "random"),
-    ]
-    control = parse_protocol(SEED_CONTROL)
-    assert [(o.digit, o.form, o.word) for o in control] == [
-        ("1", "literal", ""),
-        ("0", "word", "zero"),
-    ]
-    assert parse_protocol("Tell me a joke.") == []
-
-
-@pytest.mark.parametrize(
-    ("profile", "control_zero", "treatment_random"),
-    [("indifferent", 0.5, 0.5), ("avoidant", 0.5, 0.05), ("biased", 0.3, 0.3)],
-)
-def test_sim_profiles_have_their_stated_shares(
-    profile: str, control_zero: float, treatment_random: float
-) -> None:
-    rng = random.Random(5)
-    params = SimParams(**PROFILES[profile])
-    n = 4000
-    control = Counter(respond(SEED_CONTROL, params, rng) for _ in range(n))
-    treatment = [respond(SEED_TREATMENT, params, rng) for _ in range(n)]
-    tolerance = 4 * (0.25 / n) ** 0.5  # four standard errors
-    assert abs(control["zero"] / n - control_zero) < tolerance
-    random_share = sum(is_random_letters(t) for t in treatment) / n
-    assert abs(random_share - treatment_random) < tolerance
-    assert len({t for t in treatment if t not in ("1", "0")}) > 0.9 * sum(
-        t not in ("1", "0") for t in treatment
-    ), "random strings must be fresh"
-
-
-def test_sim_is_marked_simulated_reproducible_and_configurable() -> None:
-    text, out = _generate("sim/indifferent", SEED_TREATMENT, seed=3)
-    again, _ = _generate("sim/indifferent", SEED_TREATMENT, seed=3)
-    assert text == again
-    assert out.metadata["simulated"] is True  # type: ignore[attr-defined]
-    assert "(simulated)" in out.model  # type: ignore[attr-defined]
-    assert out.usage.output_tokens >= 1  # type: ignore[attr-defined]
-    model = get_model("sim/indifferent", avoidance=1.0)
-
-    async def draws() -> list[str]:
-        outs = await asyncio.gather(
-            *(
-                model.generate(SEED_TREATMENT, config=GenerateConfig(seed=s), cache=False)
-                for s in range(50)
-            )
-        )
-        return [o.completion for o in outs]
-
-    assert set(asyncio.run(draws())) == {"1"}
-
-
-def test_noncompliant_sim_chatters_and_unknown_profile_is_an_error() -> None:
-    text, _ = _generate("sim/noncompliant", SEED_TREATMENT, seed=1)
-    assert len(text.split()) > 5
-    with pytest.raises(ValueError, match="unknown simulated model 'sim/nope'"):
-        get_model("sim/nope")
 
 
 @pytest.mark.subprocess

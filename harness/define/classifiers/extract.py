@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .normalize import LABEL_WORDS, normalize, strip_label, strip_wrappers
 from .words import is_word
@@ -301,6 +302,11 @@ def extract(text: str) -> Extraction:
     return Extraction("" if ambiguous else bare, commentary, ambiguous)
 
 
+@lru_cache(maxsize=65536)
 def answer(text: str) -> str:
-    """The bare answer of a reply, or "" when it has none or is ambiguous."""
+    """The bare answer of a reply, or "" when it has none or is ambiguous.
+
+    Memoized: every protocol classifier of a category list reads it, and a run
+    labels each draw again after every batch.
+    """
     return extract(text).answer
