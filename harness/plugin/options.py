@@ -76,7 +76,7 @@ def harness_file(config: pytest.Config) -> dict[str, Any]:
         try:
             config.stash[_TABLE] = harness_table(pyproject_path(config.rootpath, config.inipath))
         except SettingsError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(f"harness settings: {exc}") from None
     return config.stash[_TABLE]
 
 

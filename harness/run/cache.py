@@ -10,9 +10,17 @@ draws. The draw index is part of the key, so cached draws stay independent.
 On disk each request is one append-only JSON-lines file ``<key>.jsonl``: a
 header line describing the request, then one line per draw. Each line goes out
 in a single ``write`` on an ``O_APPEND`` descriptor, so pytest-xdist workers
-may append to the same file; a line cut short by a crash is skipped on reading
-(and the next write starts on a fresh line); when an index appears twice the
-last line wins (``--refresh`` appends fresh draws over old ones).
+may append to the same file; when an index appears twice the last line wins
+(``--refresh`` appends fresh draws over old ones).
+
+A damaged file (a line cut short by a crash, bytes garbled on disk or in a
+restored CI cache, a row that is not a draw) is repaired when it is first
+read: the bad lines are dropped, the good ones written to a new file that
+replaces the old one in one rename, and one :class:`CacheRepairWarning` says
+how many draws will be drawn again (their indices are not in the file any
+more, so the next run asks the model for them). A draw another process appends
+while the file is being repaired may be dropped with the bad lines: it is
+drawn again too, never garbled.
 """
 
 from __future__ import annotations
@@ -21,11 +29,16 @@ import hashlib
 import json
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
 from harness.report.redact import without_secrets
 from harness.results.records import Draw
+
+
+class CacheRepairWarning(UserWarning):
+    """A draw-cache file had damaged lines: they were dropped and the file rewritten."""
 
 
 def public_args(model_args: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +57,14 @@ def store_key(request_key: str, model_args: dict[str, Any]) -> str:
         default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _row(line: bytes) -> object:
+    """One cache line parsed (None if it is not JSON, or not UTF-8)."""
+    try:
+        return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
 
 
 class DrawStore:
@@ -79,21 +100,48 @@ class DrawStore:
         raw = path.read_bytes()
         if raw and not raw.endswith(b"\n"):
             self._torn.add(key)
-        if self.refresh:
-            return table
-        for line in raw.decode("utf-8", errors="replace").splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
-            if not isinstance(row, dict) or "index" not in row:
-                continue  # the header
+        kept: list[bytes] = []
+        damaged = lost = 0
+        for number, line in enumerate(raw.split(b"\n")):
+            if not line.strip():
+                continue
+            row = _row(line)
+            if isinstance(row, dict) and "header" in row and "index" not in row:
+                kept.append(line)
+                continue
             try:
                 draw = Draw.model_validate(row)
-            except ValueError:
+            except ValueError:  # garbled, cut short, or not a draw
+                damaged += 1
+                lost += number > 0  # a damaged first line is the header, not a draw
                 continue
-            table[draw.index] = draw.model_copy(update={"cached": True})
+            kept.append(line)
+            if not self.refresh:
+                table[draw.index] = draw.model_copy(update={"cached": True})
+        if damaged:
+            self._repair(key, path, kept, damaged, lost)
         return table
+
+    def _repair(self, key: str, path: Path, kept: list[bytes], damaged: int, lost: int) -> None:
+        """Rewrite ``path`` with only its good lines (atomically), and say so once."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.repair")
+        try:
+            tmp.write_bytes(b"".join(line + b"\n" for line in kept))
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            done = f"could not be rewritten ({exc})"
+        else:
+            self._torn.discard(key)
+            done = "rewritten without them"
+        plural = "s" if damaged != 1 else ""
+        warnings.warn(
+            CacheRepairWarning(
+                f"draw cache {path}: {damaged} damaged line{plural} dropped, the file {done}; "
+                f"{lost} draw{'s' if lost != 1 else ''} will be drawn again"
+            ),
+            stacklevel=2,
+        )
 
     def get(self, key: str, index: int) -> Draw | None:
         with self._lock:

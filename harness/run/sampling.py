@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import json
 import random
@@ -118,6 +119,7 @@ class Sampler:
         self._failed_in_a_row: dict[str, int] = {}
         self._latency: dict[str, deque[float]] = {}
         self._models: dict[str, Model] = {}
+        self._hooked: set[str] = set()  # models whose HTTP requests are seen going out
         remember(secret_values(self.model_args))
         self._served: set[tuple[str, int]] = set()  # cached draws already counted as hits
         self._loop = asyncio.new_event_loop()
@@ -136,6 +138,8 @@ class Sampler:
             except Exception as exc:
                 raise ModelStopped(name, self.stop(name, _plain(exc))) from None
             _no_client_retries(model)
+            if _hook_requests(model):
+                self._hooked.add(name)
             self._models[name] = model
         return self._models[name]
 
@@ -272,6 +276,7 @@ class Sampler:
             reason = self.budget(model) if self.budget is not None and attempt else None
             if reason is not None:  # a retry is a call too: it may not pass the budget
                 return _stopped(index, seed, reason)
+            usage.calls += 1  # counted with the check, before any await: no overshoot
             if attempt:
                 usage.retries += 1
             try:
@@ -360,6 +365,7 @@ class Sampler:
                     hedging = False  # no copy past the budget: wait for those in flight
                     continue
                 hedges, sent = hedges + 1, time.monotonic()
+                usage.calls += 1
                 usage.retries += 1
                 tasks.add(asyncio.ensure_future(self._request(model, chat, config, usage)))
         finally:
@@ -373,10 +379,18 @@ class Sampler:
     async def _request(
         self, model: str, chat: list[ChatMessage], config: GenerateConfig, usage: Usage
     ) -> ModelOutput:
-        """One HTTP request (one counted call); its time is kept if it brought a reply."""
-        usage.calls += 1
+        """One HTTP request, counted as a call by the caller (and given back if it was
+        cancelled before it went out); its time is kept if it brought a reply."""
         started = time.monotonic()
-        output = await self.model(model).generate(chat, config=config, cache=False)
+        sent = _SENT.set([False])
+        try:
+            output = await self.model(model).generate(chat, config=config, cache=False)
+        except BaseException:
+            if _SENT.get() == [False] and model in self._hooked:
+                usage.calls -= 1  # never reached the network (waiting for a connection slot)
+            raise
+        finally:
+            _SENT.reset(sent)
         if _answered(output):
             self._answered.add(model)
             self._failed_in_a_row[model] = 0
@@ -455,6 +469,27 @@ def _no_client_retries(model: Model) -> None:
     client = getattr(model.api, "client", None)
     if isinstance(getattr(client, "max_retries", None), int):
         client.max_retries = 0  # type: ignore[union-attr]
+
+
+#: Set by the HTTP client's request hook when the request of the current task goes out.
+_SENT: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("harness_sent")
+
+
+async def _mark_sent(request: object) -> None:
+    flag = _SENT.get(None)
+    if flag is not None:
+        flag[0] = True
+
+
+def _hook_requests(model: Model) -> bool:
+    """Watch the provider's HTTP client (an httpx client inside the SDK client, as for
+    OpenAI and Anthropic) so a request cancelled before it went out is not a call."""
+    http = getattr(getattr(model.api, "client", None), "_client", None)
+    hooks = getattr(http, "event_hooks", None)
+    if not isinstance(hooks, dict) or not isinstance(hooks.get("request"), list):
+        return False
+    hooks["request"].append(_mark_sent)
+    return True
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -23,7 +23,15 @@ wins, then ``[tool.harness]``, then the ini option, then the field's default::
     "openai/gpt-4o-mini" = { input = 0.15, output = 0.60 }
 
 An unknown key or a value of the wrong type is a :class:`SettingsError` naming
-where it came from. This module imports no pytest and no model library.
+where it came from: TOML values must have the setting's type (``seed = "7"`` or
+``refresh = "no"`` is an error, not a guess), except that a repeatable setting
+given one string (``models = "sim/avoidant"``) is a list of that one value.
+``cache`` is ``true`` or ``false``; ``model_args`` is a table of tables, one per
+model. ``--model-arg`` for a model the run does not test is an error (it would
+configure nothing); a ``model_args`` table may name other models, so that one
+file serves several ``--model`` choices. A ``cache_dir`` or ``report_dir`` that
+is a file, or a ``baseline`` that is a folder, is an error naming its source.
+This module imports no pytest and no model library.
 """
 
 from __future__ import annotations
@@ -303,7 +311,56 @@ def harness_table(path: Path) -> dict[str, Any]:
         raise SettingsError(
             f"[tool.harness] unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
         )
+    for s in settings():
+        if s.name in out:
+            out[s.name] = _table_value(s, out[s.name])
+    if "cache" in out and not isinstance(out["cache"], bool):
+        raise SettingsError(
+            f"[tool.harness] cache: expected true or false, got {_toml(out['cache'])}"
+        )
     return out
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _toml(value: Any) -> str:
+    """A value as TOML writes it (true, 'no', 5, ['a', 3])."""
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value)
+
+
+def _table_value(s: Setting, value: Any) -> Any:
+    """A ``[tool.harness]`` value checked against its setting's type (TOML values are typed)."""
+    where = f"[tool.harness] {s.name}"
+    if s.name == "model_args":
+        example = '[tool.harness.model_args."sim/indifferent"] with avoidance = 0.4'
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise SettingsError(
+                f"{where}: expected a table per model, e.g. {example}; got {_toml(value)}"
+            )
+        return value
+    if s.option.many:
+        if isinstance(value, str):
+            return [value]  # one model, one stop sequence
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{where}: expected a list of strings, got {_toml(value)}")
+        return value
+    kind = s.scalar
+    if kind is str and s.choices and value not in s.choices:
+        wanted = " or ".join(repr(c) for c in s.choices)
+        raise SettingsError(f"{where}: expected {wanted}, got {_toml(value)}")
+    fits = (
+        isinstance(value, bool)
+        if kind is bool
+        else isinstance(value, int) and not isinstance(value, bool)
+        if kind is int
+        else isinstance(value, int | float) and not isinstance(value, bool)
+        if kind is float
+        else isinstance(value, str)
+    )
+    if not fits:
+        raise SettingsError(f"{where}: expected {_KINDS[kind]}, got {_toml(value)}")
+    return value
 
 
 def resolve(
@@ -331,7 +388,7 @@ def resolve(
             if value is None:
                 continue
             if s.option.flag and where.startswith("[") and not isinstance(value, bool):
-                raise SettingsError(f"{where}: expected true or false, got {value!r}")
+                raise SettingsError(f"{where}: expected true or false, got {_toml(value)}")
             values[s.name], origin[s.name] = value, where
             break
     cache = table.get("cache", True)
@@ -341,12 +398,28 @@ def resolve(
         values["cache_dir"] = None
     else:  # on by default, relative paths from the rootdir
         values["cache_dir"] = root / values.get("cache_dir", DEFAULT_CACHE_DIR)
+        _check_folder(values["cache_dir"], origin.get("cache_dir", "cache_dir (default)"))
+    _check_folder(
+        root / values.get("report_dir", "reports"), origin.get("report_dir", "report_dir")
+    )
     if values.get("baseline") is not None:
         values["baseline"] = root / values["baseline"]
+        if values["baseline"].is_dir():
+            raise SettingsError(
+                f"{origin['baseline']}: {values['baseline']} is a folder, not a file"
+            )
     if values.get("update_baseline") and values.get("baseline") is None:
         raise SettingsError("--update-baseline needs --baseline PATH (or baseline in config)")
     if isinstance(values.get("models"), list):  # a repeated --model would duplicate every test
         values["models"] = tuple(dict.fromkeys(values["models"]))
+    models = values.get("models", RunSettings.model_fields["models"].default)
+    for model, args in (cli.get("model_args") or {}).items():
+        if model not in models:
+            first = next(iter(args), "KEY")
+            raise SettingsError(
+                f"--model-arg {model}:{first}=...: {model} is not a model of this run "
+                f"(models: {', '.join(models)}; add --model {model})"
+            )
     if isinstance(table.get("model_args"), dict) and isinstance(cli.get("model_args"), dict):
         merged = {m: dict(a) for m, a in table["model_args"].items() if isinstance(a, dict)}
         for model, args in cli["model_args"].items():  # the command line wins per key
@@ -361,6 +434,16 @@ def resolve(
         return RunSettings(**values)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, origin)) from None
+
+
+def _check_folder(path: Path, where: str) -> None:
+    """A folder setting must not name a file, nor lie under one."""
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                what = "is a file" if place == path else f"is under the file {place}"
+                raise SettingsError(f"{where}: {path} {what}, not a folder")
+            return
 
 
 def _describe(exc: ValidationError, origin: Mapping[str, str]) -> str:
