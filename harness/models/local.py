@@ -32,7 +32,6 @@ import json
 import os
 import random
 import threading
-from collections import OrderedDict
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -42,17 +41,16 @@ from inspect_ai.model import (
     ChatMessage,
     ChatMessageAssistant,
     GenerateConfig,
-    Logprob,
     Logprobs,
     ModelAPI,
     ModelOutput,
     ModelUsage,
     StopReason,
-    TopLogprob,
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from harness.models.llama_batch import BatchDecoder, Completion, Job, Sampling
+from harness.models.llama_single import complete_one
 from harness.models.llama_worker import Pending, Worker
 
 #: Names that resolve to GGUF files shipped inside installed packages: (module, file in its
@@ -74,8 +72,6 @@ _LOADED: dict[tuple[str, int, int, bool], Any] = {}
 _DECODERS: dict[tuple[str, int, int], BatchDecoder] = {}
 _PROMPTS: dict[tuple[int, str], list[int] | None] = {}  # (llm id, messages) -> tokens
 _LOAD_LOCK = threading.Lock()
-_SNAPSHOTS: OrderedDict[tuple[str, str], Any] = OrderedDict()
-_SNAPSHOTS_KEPT = 4  # a few prompts' states for the one-at-a-time path
 
 
 def resolve_gguf(name: str) -> Path:
@@ -292,28 +288,6 @@ def _output(
 _WORKER = Worker(_serve)
 
 
-def _start_from_prompt(llm: Any, path: Path, messages: list[dict[str, str]]) -> None:
-    """Put ``llm`` in the exact state of a fresh evaluation of ``messages``' prompt.
-
-    llama-cpp-python reuses the previous call's KV cache for a shared prefix,
-    which changes the logits slightly, so a draw would depend on the call
-    before it. Instead, each prompt is evaluated once from an empty context and
-    its state saved; every draw of that prompt starts from that snapshot. Runs
-    on the llama thread only.
-    """
-    key = (str(path), json.dumps(messages, sort_keys=True))
-    state = _SNAPSHOTS.get(key)
-    if state is None:
-        llm.reset()
-        llm.create_chat_completion(messages=messages, max_tokens=1, seed=0, temperature=0.0)
-        state = llm.save_state()
-        _SNAPSHOTS[key] = state
-        while len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
-            _SNAPSHOTS.popitem(last=False)
-    _SNAPSHOTS.move_to_end(key)
-    llm.load_state(state)
-
-
 class LocalLlamaAPI(ModelAPI):
     """inspect-ai provider for in-process llama.cpp models."""
 
@@ -378,44 +352,7 @@ class LocalLlamaAPI(ModelAPI):
         """One draw through ``create_chat_completion`` (logprobs, other chat formats)."""
         want_logprobs = bool(config.logprobs or config.top_logprobs)
         llm = load(self.path, self.n_ctx, self.n_threads, logits=want_logprobs)
-        sampling = self.sampling(config)
-        _start_from_prompt(llm, self.path, messages)
-        result = llm.create_chat_completion(
-            messages=messages,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=sampling.top_k,
-            min_p=0.0,
-            seed=config.seed if config.seed is not None else -1,
-            max_tokens=sampling.max_tokens,
-            stop=list(sampling.stop),
-            logprobs=want_logprobs,
-            top_logprobs=config.top_logprobs if want_logprobs else None,
+        done, input_tokens, logprobs = complete_one(
+            llm, self.path, messages, self.sampling(config), config
         )
-        choice = result["choices"][0]
-        usage = result["usage"]
-        done = Completion(
-            text=choice["message"]["content"] or "",
-            output_tokens=usage["completion_tokens"],
-            finish="length" if choice.get("finish_reason") == "length" else "stop",
-        )
-        logprobs = _logprobs(choice.get("logprobs")) if want_logprobs else None
-        return _output(self.model_name, done, usage["prompt_tokens"], logprobs)
-
-
-def _logprobs(raw: dict[str, Any] | None) -> Logprobs | None:
-    if not raw or not raw.get("content"):
-        return None
-    return Logprobs(
-        content=[
-            Logprob(
-                token=item["token"],
-                logprob=item["logprob"],
-                top_logprobs=[
-                    TopLogprob(token=t["token"], logprob=t["logprob"])
-                    for t in item.get("top_logprobs") or []
-                ],
-            )
-            for item in raw["content"]
-        ]
-    )
+        return _output(self.model_name, done, input_tokens, logprobs)
