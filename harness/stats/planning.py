@@ -166,14 +166,20 @@ def plan(
     rng = np.random.default_rng(seed)
     common = {"batch_size": batch_size, "rng": rng, "runs": runs, "variants": variants}
     common["spread"] = spread if variants > 1 else 0.0
-    allowed, at = operating_point(
-        design,
-        edges["allowed"],
-        state="allowed edge",
-        cap=max_draws,
-        horizon=HORIZON * max_draws,
-        **common,  # type: ignore[arg-type]
-    )
+    q = 1.0 - design.inconclusive_budget
+    k = min(math.ceil(q * runs), runs) - 1
+    for horizon in (max_draws, HORIZON * max_draws):  # look past the budget only if needed
+        allowed, at = operating_point(
+            design,
+            edges["allowed"],
+            state="allowed edge",
+            cap=max_draws,
+            horizon=horizon,
+            **common,  # type: ignore[arg-type]
+        )
+        finite = np.sort(at)
+        if finite[k] <= max_draws:
+            break
     forbidden, _ = operating_point(
         design,
         edges["forbidden"],
@@ -181,9 +187,6 @@ def plan(
         cap=max_draws,
         **common,  # type: ignore[arg-type]
     )
-    q = 1.0 - design.inconclusive_budget
-    finite = np.sort(at)
-    k = min(math.ceil(q * runs), runs) - 1
     needed = int(finite[k]) if finite[k] < np.iinfo(np.int_).max else HORIZON * max_draws
     return Plan(
         rule=rule,
