@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # drawing (inspect-ai) is not needed to plan
 POOLED = "pooled"
 PerVariant = list[dict[ArmName, list[Draw]]]
 #: Models whose batch stays ``--batch-size``: in-process (embedded, simulated).
-FIXED_BATCH = ("local/", SIMULATED_PREFIX)
+FIXED_BATCH: tuple[str, ...] = ("local/", SIMULATED_PREFIX)
 #: A remote model's batch grows until one round fills its connections this many times.
 ROUND_WAVES = 4
 

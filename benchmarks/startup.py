@@ -1,0 +1,148 @@
+"""Start-up cost: imports, collection, and a cold vs a warm (fully cached) run.
+
+Prints, in one run:
+
+- ``python -X importtime`` totals for ``import harness`` and ``import harness.plugin``
+  (the modules' own import time, interpreter start-up excluded) and which heavy
+  libraries (inspect_ai, scipy, statsmodels, matplotlib, jinja2, llama_cpp) each
+  loads;
+- wall seconds of ``pytest evals/ --co``, of ``pytest evals/ --plan``, and of
+  ``pytest evals/ --model sim/indifferent`` with an empty draw cache (cold) and
+  again on the same cache (warm: every draw cached, so no model call), with the
+  model calls each made and the warm-minus-co difference (target: at most 3 s);
+
+quiet and with two competing CPU-bound processes (started and stopped here).
+Short timings are the median of ``--repeat`` runs. The machine's load average
+is printed with each block: other work on the machine shows in the figures.
+
+Run: .venv/bin/python benchmarks/startup.py [--repeat 3] [--quiet-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("inspect_ai", "scipy", "statsmodels", "matplotlib", "jinja2", "llama_cpp")
+MARK = "-- harness import starts --"
+SIM = "sim/indifferent"
+
+
+def import_ms(module: str) -> tuple[float, list[str]]:
+    """Milliseconds ``import module`` takes (by -X importtime) and the heavy libraries it loads."""
+    code = (
+        f"import sys; sys.stderr.write({MARK!r} + '\\n'); import {module}; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = proc.stderr.split(MARK, 1)[1].splitlines()
+    total_us = 0
+    for line in lines:
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line.split("|")
+        if not name.startswith("  ") and cumulative.strip().isdigit():  # top level only
+            total_us += int(cumulative)
+    loaded = [m for m in proc.stdout.strip().split(",") if m]
+    return total_us / 1000, loaded
+
+
+def pytest_run(args: list[str], tmp: Path) -> tuple[float, int, dict[str, int] | None]:
+    """Wall seconds, exit code, and the run's model usage (calls, cache hits) if it wrote one."""
+    reports = tmp / "reports"
+    cmd = [sys.executable, "-m", "pytest", "evals/", "-q", "-p", "no:cacheprovider", *args]
+    cmd += ["--cache-dir", str(tmp / "draws"), "--report-dir", str(reports)]
+    latest = reports / "latest" / "results.json"
+    before = latest.stat().st_mtime_ns if latest.exists() else None
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    usage = None
+    if latest.exists() and latest.stat().st_mtime_ns != before:
+        per_model = json.loads(latest.read_text())["usage"]
+        usage = {
+            "calls": sum(u["calls"] for u in per_model.values()),
+            "cache_hits": sum(u["cache_hits"] for u in per_model.values()),
+        }
+    return seconds, proc.returncode, usage
+
+
+def median_run(args: list[str], tmp: Path, repeat: int) -> tuple[float, int, dict[str, int] | None]:
+    runs = [pytest_run(args, tmp) for _ in range(repeat)]
+    seconds = statistics.median(r[0] for r in runs)
+    return seconds, runs[-1][1], runs[-1][2]
+
+
+@contextmanager
+def busy(processes: int) -> Iterator[None]:
+    """``processes`` CPU-bound processes running for the duration of the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def measure(repeat: int) -> dict[str, float]:
+    """One block of figures (printed as it goes); the timings by name."""
+    load = os.getloadavg()[0]
+    print(f"  load average at start: {load:.1f}")
+    for module in ("harness", "harness.plugin"):
+        ms, loaded = import_ms(module)
+        heavy = ", ".join(loaded) or "none"
+        print(f"  import {module:<16} {ms:7.0f} ms   heavy libraries: {heavy}")
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        out["co"], code, _ = median_run(["--co"], tmp, repeat)
+        print(f"  pytest evals/ --co               {out['co']:6.2f} s  (exit {code})")
+        out["plan"], code, _ = median_run(["--plan", "--model", SIM], tmp, repeat)
+        print(f"  pytest evals/ --plan             {out['plan']:6.2f} s  (exit {code})")
+        out["cold"], code, usage = pytest_run(["--model", SIM], tmp)
+        print(f"  cold: pytest evals/ --model {SIM}  {out['cold']:6.2f} s  (exit {code}) {usage}")
+        out["warm"], code, usage = median_run(["--model", SIM], tmp, repeat)
+        print(f"  warm: the same, every draw cached   {out['warm']:6.2f} s  (exit {code}) {usage}")
+    print(f"  warm - co: {out['warm'] - out['co']:+.2f} s (target <= 3 s)")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per short timing (median)")
+    parser.add_argument("--quiet-only", action="store_true", help="skip the busy-CPU block")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print("quiet (no competing process started):")
+    quiet = measure(args.repeat)
+    if args.quiet_only:
+        return
+    print("busy (two competing CPU-bound processes):")
+    with busy(2):
+        loaded = measure(args.repeat)
+    print(
+        f"busy/quiet: co {loaded['co'] / quiet['co']:.2f}x, "
+        f"warm {loaded['warm'] / quiet['warm']:.2f}x, cold {loaded['cold'] / quiet['cold']:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
