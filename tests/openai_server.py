@@ -34,7 +34,8 @@ fault         what the client sees
 
 ``reject=(401, "Incorrect API key provided: {key}")`` answers every request
 with that status and message, ``{key}`` replaced by the bearer token the
-request carried (a server that echoes the key, as some do). ``received``
+request carried (a server that echoes the key, as some do; ``echo_key=True``
+puts it in the status faults' messages too). ``received``
 counts every chat-completion request that arrived, faulted or not;
 ``requests`` only the ones answered with a reply.
 """
@@ -83,6 +84,7 @@ class OpenAIServer:
         hang_seconds: float = 600.0,
         reject: tuple[int, str] | None = None,
         api_key: str = "loopback-test-key",
+        echo_key: bool = False,
     ) -> None:
         self.params = params or SimParams(**PROFILES["indifferent"])
         self.latency = latency
@@ -93,6 +95,7 @@ class OpenAIServer:
         self.hang_seconds = hang_seconds
         self.reject = reject
         self.api_key = api_key
+        self.echo_key = echo_key  # status faults name the key the request carried
         self.seeds: list[int | None] = []
         self.received = 0  # chat-completion requests that arrived, faulted or not
         self.faulted: dict[str, int] = {}
@@ -228,6 +231,8 @@ class OpenAIServer:
                     return
                 if fault is not None and fault.isdigit():
                     message = f"injected fault {fault}"
+                    if server.echo_key:
+                        message += f" for key {key}"
                     self._send(int(fault), {"error": {"message": message, "type": "server_error"}})
                     return
                 if fault == "truncated":

@@ -126,6 +126,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.plugin.evaluation import configure
 
     config.addinivalue_line("markers", f"{MARKER}(pair, claim, variants): a hypothesis test")
+    # inspect-ai builds tenacity's wait with a deprecated argument on every call: hundreds of
+    # warnings per run that say nothing about the run
+    config.addinivalue_line(
+        "filterwarnings", "ignore:The 'initial' parameter is deprecated:DeprecationWarning"
+    )
     state = RunState(settings=settings_from(config))
     config.stash[STATE] = state
     configure(config, state)

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from harness.report.files import write_text
-from harness.report.redact import redact
+from harness.report.redact import redact, scrubbed
 from harness.results.run import RunResults
 
 LATEST = "latest"
@@ -88,6 +88,7 @@ def publish(results: RunResults, base: Path) -> RunPaths:
         update={"model_args": redact(results.settings.model_args)}  # never write a key
     )
     results = results.model_copy(update={"run_id": run_dir.name, "settings": settings})
+    results = scrubbed(results)  # a key echoed in an error message, under any name
     staging = base / f".staging-{run_dir.name}-{os.getpid()}"
     try:
         staging.mkdir()

@@ -18,8 +18,12 @@ import os
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Argument names that hold credentials.
 SECRET_NAME = re.compile(r"key|token|secret|passw|auth|credential|cookie|bearer", re.IGNORECASE)
@@ -117,3 +121,10 @@ def scrub(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def scrubbed(model: M) -> M:
+    """A pydantic model with every known secret removed from its text, at any depth."""
+    dumped = model.model_dump_json()
+    clean = scrub(dumped)
+    return model if clean == dumped else type(model).model_validate_json(clean)
