@@ -8,7 +8,7 @@ same prompts and max_tokens; on a quiet machine and with two competing
 CPU-bound processes (started and stopped here); with 1 and 2 llama.cpp threads.
 Each figure comes from a fresh process. Figures only, no verdicts.
 
-Run: .venv/bin/python benchmarks/local_speed.py [--rounds 4] [--bare-draws 12]
+Run: .venv/bin/python benchmarks/local_speed.py [--rounds 4] [--bare-draws 12] [--limit 300]
 """
 
 from __future__ import annotations
@@ -101,18 +101,36 @@ def busy(processes: int) -> Iterator[None]:
             proc.wait()
 
 
-def measure(kind: str, threads: int, args: argparse.Namespace) -> float:
-    """One figure, from a fresh interpreter (no model, thread or cache state carried over)."""
+def measure(kind: str, threads: int, args: argparse.Namespace) -> float | None:
+    """One figure, from a fresh interpreter (no model, thread or cache state carried over).
+
+    None when it took longer than ``--limit`` seconds (two threads on a busy
+    machine can slow down a hundredfold).
+    """
     cmd = [sys.executable, __file__, "--one", kind, "--threads", str(threads)]
     cmd += ["--rounds", str(args.rounds), "--bare-draws", str(args.bare_draws)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    try:
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, check=True, timeout=args.limit
+        ).stdout
+    except subprocess.TimeoutExpired:
+        return None
     return float(json.loads(out.strip().splitlines()[-1]))
+
+
+def _rate(value: float | None, limit: float) -> str:
+    return f"{value:>8.2f}/s" if value is not None else f"{'>' + str(int(limit)) + 's':>10}"
+
+
+def _ratio(a: float | None, b: float | None, suffix: str = "x") -> str:
+    return f"{a / b:.2f}{suffix}" if a is not None and b is not None else "n/a"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4, help="harness rounds of 16 draws")
     parser.add_argument("--bare-draws", type=int, default=12)
+    parser.add_argument("--limit", type=float, default=300, help="seconds per figure")
     parser.add_argument("--one", choices=["harness", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -126,7 +144,7 @@ def main() -> None:
     print(f"local/smollm2-135m-instruct, max_tokens={MAX_TOKENS}, {os.cpu_count()} cores")
     print("(load: the 1-minute load average after each pair; other users count too)")
     print(f"{'':20}{'harness':>10}{'bare':>10}{'harness/bare':>14}{'load':>7}", flush=True)
-    rates: dict[tuple[str, int, str], float] = {}
+    rates: dict[tuple[str, int, str], float | None] = {}
     for load in ("quiet", "loaded"):
         with busy(2 if load == "loaded" else 0):
             for threads in (1, 2):
@@ -134,13 +152,13 @@ def main() -> None:
                     rates[load, threads, kind] = measure(kind, threads, args)
                 h, b = rates[load, threads, "harness"], rates[load, threads, "bare"]
                 label = f"{load}, {threads} thread{'s' if threads > 1 else ''}"
-                row = f"{label:20}{h:>8.2f}/s{b:>8.2f}/s{h / b:>13.2f}x"
+                row = f"{label:20}{_rate(h, args.limit)}{_rate(b, args.limit)}{_ratio(h, b):>14}"
                 print(f"{row}{os.getloadavg()[0]:>7.1f}", flush=True)
     print("loaded/quiet time for the same draws (two busy processes against none):")
     for threads in (1, 2):
-        h = rates["quiet", threads, "harness"] / rates["loaded", threads, "harness"]
-        b = rates["quiet", threads, "bare"] / rates["loaded", threads, "bare"]
-        print(f"  {threads} thread{'s' if threads > 1 else ' '}: harness {h:.2f}x, bare {b:.2f}x")
+        hr = _ratio(rates["quiet", threads, "harness"], rates["loaded", threads, "harness"])
+        br = _ratio(rates["quiet", threads, "bare"], rates["loaded", threads, "bare"])
+        print(f"  {threads} thread{'s' if threads > 1 else ' '}: harness {hr}, bare {br}")
 
 
 if __name__ == "__main__":
