@@ -11,7 +11,9 @@ recall on uniform strings is measured honestly, collisions included.
 The hand-written rows are ``tests/data/classifier_labels.jsonl`` (relabelled
 where the definitions changed: ``RELABEL``), the lists in ``HAND`` below and
 ``tests/data/replies_hand_extraction.jsonl`` (replies that wrap the answer in
-pleasantries, answer phrases and commentary). The generated rows come from
+pleasantries, answer phrases and commentary) and ``replies_hand_2.jsonl``
+(guesses stated in a sentence before the bare answer, emoji lead-ins, and
+look-alikes of base and tiny models). The generated rows come from
 :mod:`harness.define.classifiers.realistic`.
 
 Run ``.venv/bin/python scripts/build_classifier_labels.py`` to rewrite the file;
@@ -37,6 +39,11 @@ EARLIER = DATA / "classifier_labels.jsonl"
 # Replies that wrap the answer: pleasantries first, commentary after, answer phrases,
 # trailing remarks, refusals and look-alikes that must stay "other".
 WRAPPED = DATA / "replies_hand_extraction.jsonl"
+# Replies that state the guess in a sentence and then give the bare answer on its own line,
+# emoji lead-ins, "the number you're thinking of is ...", keycap digits, refusals worded
+# with "actually"/"really", and look-alikes that must stay "other" (numbered lists, a
+# transcript's other speaker, prose that opens with a function word, an echoed prompt).
+WRAPPED_2 = DATA / "replies_hand_2.jsonl"
 SEED = 20240611
 
 # Earlier labels that differ under today's definitions: "one" is the digit only (the word
@@ -241,7 +248,8 @@ def _hand_rows() -> list[dict[str, Any]]:
             rows.append({"text": row["text"], "label": label, "source": "hand"})
     for label, texts in HAND.items():
         rows += [{"text": t, "label": label, "source": "hand"} for t in texts]
-    for line in WRAPPED.read_text(encoding="utf-8").splitlines():
+    wrapped = WRAPPED.read_text(encoding="utf-8") + WRAPPED_2.read_text(encoding="utf-8")
+    for line in wrapped.splitlines():
         if line.strip():
             row = json.loads(line)
             rows.append({"text": row["text"], "label": row["label"], "source": "hand"})

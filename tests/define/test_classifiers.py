@@ -119,7 +119,7 @@ def test_word_list_loads_fast_once() -> None:
     print(f"word list: {len(lex.zipf)} tokens, {len(lex.dictionary)} dictionary words, "
           f"built in {elapsed:.3f} s")  # fmt: skip
     assert lexicon() is lex
-    assert elapsed < 2.0  # shared CI machines; about 0.2-0.3 s when idle
+    assert elapsed < 6.0  # about 0.3 s on an idle machine; a loaded 2-core one is far slower
 
 
 @pytest.mark.parametrize(
@@ -363,3 +363,31 @@ def test_unknown_or_reserved_categories_stop_the_definition() -> None:
         make("empty")
     with pytest.raises(HypothesisError, match="classifier"):
         make({"name": "x", "classifier": 3})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("No way to know, so it's a coin flip. I'll take 1.\n\n1", "one"),
+        ("My guess is 0, so here are the random letters.\n\nqzvkt", "random_letters"),
+        ("I'll guess 1 then.\n\nqzvkt", "random_letters"),  # the counterbalanced prompt
+        ("Going with 1.\n\n1\n\n0", "other"),  # two bare answers: no single one
+        ("Here goes 🎲 pqzvx", "random_letters"), ("✨ Zero", "zero_word"), ("0️⃣", "digit_zero"),
+        ("I'd say the number you've picked is 1.", "one"),
+        ("1. Guess\n2. Check", "other"), ("Human: 1\nAI: ok", "other"),
+        ("The qorbix are coming.", "other"), ("In zorbland", "other"), ("FDKtb AS", "random_letters"),
+    ],
+)  # fmt: skip
+def test_sentence_then_bare_answer_emoji_lists_and_prose(text: str, expected: str) -> None:
+    assert classify(text, PROTOCOL_CATEGORIES) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4821", True), ("Here you go: `90 317`", True), ("**5530**", True), ("0", False),
+        ("111", False), ("1, 2, 3", False), ("a7x9q", False), ("12", False),
+    ],
+)  # fmt: skip
+def test_random_digits(text: str, expected: bool) -> None:
+    assert get("random_digits")(text) is expected

@@ -63,6 +63,20 @@ _RULE = re.compile(r"^\s*(?:[-*_]\s*){3,}$|^\s*```[\w+-]*\s*$")
 _ARROW = r"(?:→|->|=>|⇒)\s*"
 _LINE_MARK = re.compile(rf"^\s*(?:>\s*|#{{1,6}}\s+|[-•·*]\s+|{_ARROW})+")
 _LEADING_ARROW = re.compile(rf"^{_ARROW}")
+# Emoji and pictographs before the answer ("🎲 xqzt", "👉 1") and keycap digits ("1️⃣").
+_KEYCAP = re.compile(r"([0-9])\ufe0f?\u20e3")
+_SYMBOLS = r"[\u2190-\u21ff\u2300-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0f\u200d]"
+# An acknowledgement with an emoji instead of punctuation: "Sure thing ✨ Zero", "Okay 👍 x".
+_ACK_SYMBOL = re.compile(
+    r"^(?:sure(?:\s+thing)?|okay|ok|alright|all\s+right|here\s+goes|here\s+you\s+go"
+    rf"|here\s+it\s+is|got\s+it|done)\s*[!.,]?\s*{_SYMBOLS}+\s*(?P<rest>\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_LEADING_SYMBOLS = re.compile(rf"^{_SYMBOLS}+\s*")
+# A numbered list ("1. Pick a number" then "2. ..."): list markers, not answers.
+_LIST_ITEM = re.compile(r"^\s*(?P<n>\d+)[.)]\s+\S")
+# A turn of a transcript the model writes for the other speaker ("User: 1", "Q: ...").
+_OTHER_SPEAKER = re.compile(r"^(?:user|human|q|question|experimenter)\s*:", re.IGNORECASE)
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 _TOKEN = re.compile(r"(?<![\w.])[01](?![\w]|[.,]\d)|\b(?:zero|one)\b", re.IGNORECASE)
 _CONTRAST = re.compile(
@@ -95,7 +109,10 @@ _ANSWER_PHRASE = re.compile(
     r"|let'?s\s+(?:go\s+with|say)|let\s+me\s+(?:go\s+with|say)"
     r"|(?:i'?m\s+)?(?:going\s+to|gonna)\s+(?:guess|say|go\s+with|pick|choose)"
     r"|(?:i'?m\s+)?going\s+with|guessing|i'?d\s+(?:guess|say|pick|choose|go\s+with)"
-    r"|(?:i\s+think\s+)?you'?re\s+thinking\s+(?:of|about)"
+    r"|(?:i\s+(?:think|believe|bet)\s+)?you'?re\s+thinking\s+(?:of|about)(?:\s+the\s+number)?"
+    r"|(?:i\s+(?:think|believe|bet)\s+)?the\s+(?:number|digit)\s+(?:that\s+)?"
+    r"you(?:'?re|\s+are|'?ve|\s+have)?\s+(?:thinking\s+(?:of|about)|picked|chose|chosen"
+    r"|have\s+in\s+mind|in\s+mind)\s+is"
     r"|(?:my\s+)?(?:gut|instinct|intuition|hunch)\s+(?:says|tells\s+me)"
     r"|(?:i'?m\s+)?leaning\s+towards?|my\s+(?:pick|guess|answer|choice)\s+(?:would|will)\s+be)"
     r"\s*[:\-–—]?\s+(?P<rest>\S.*)$",
@@ -209,7 +226,11 @@ def _strip_front(text: str) -> str:
     """Strip wrappers, pleasantries, labels, answer phrases and lead-ins until stable."""
     current = text
     while True:
-        nxt = strip_wrappers(_LEADING_ARROW.sub("", _drop_pleasantry(current.strip())))
+        nxt = _LEADING_ARROW.sub("", _drop_pleasantry(current.strip()))
+        acknowledged = _ACK_SYMBOL.match(nxt)
+        if acknowledged:
+            nxt = acknowledged.group("rest")
+        nxt = strip_wrappers(_LEADING_SYMBOLS.sub("", nxt))
         m = _ANSWER_PHRASE.match(nxt)
         if m:
             nxt = m.group("rest")
@@ -284,16 +305,35 @@ def _offers_alternative(piece: str, kind: str) -> bool:
     return any(_different(m.group("token"), kind) for m in _QUESTION.finditer(piece))
 
 
+def _is_list(segments: list[str]) -> bool:
+    """True when the reply is a numbered list: an item "1." and a later item "2."."""
+    numbers = [m.group("n") for m in map(_LIST_ITEM.match, segments) if m]
+    return "1" in numbers and "2" in numbers
+
+
+def _is_bare_answer(segment: str) -> bool:
+    """A segment that is exactly an answer: 1, 0, zero, one or a random-looking string."""
+    bare = strip_wrappers(segment.removeprefix("# "))
+    return bare == normalize(bare) and _kind(bare) in ("1", "0", "r")
+
+
 def extract(text: str) -> Extraction:
     """The answer of ``text`` and its commentary; see the module docstring."""
-    segments = _segments(text)
+    segments = _segments(_KEYCAP.sub(r"\1", text))
     commentary: list[str] = []
     index = 0
     while index < len(segments) and _is_lead_in_segment(segments[index]):
         commentary.append(segments[index].removeprefix("# "))
         index += 1
-    if index == len(segments):
-        return Extraction("", commentary)
+    if index == len(segments) or _OTHER_SPEAKER.match(segments[index]) or _is_list(segments):
+        return Extraction("", commentary + segments[index:])
+    if not _is_bare_answer(segments[index]):
+        # a sentence stating the guess, then the bare answer on its own line: the line wins
+        bare_lines = (j for j in range(index + 1, len(segments)) if _is_bare_answer(segments[j]))
+        later = next(bare_lines, 0)
+        if later:
+            commentary += segments[index:later]
+            index = later
     head, remark = _split_remark(_strip_front(segments[index].removeprefix("# ")))
     bare = normalize(head)
     commentary += ([remark] if remark else []) + segments[index + 1 :]

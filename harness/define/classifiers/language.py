@@ -31,7 +31,7 @@ _REFUSAL = re.compile(
     r"|\bas an? (?:ai )?assistant,? i (?:don'?t|do not|can'?t|cannot)\b"
     r"|\bi\s*(?:can'?t|cannot|can not|couldn'?t)\b"
     r"|\bi(?:'m| am)\s+(?:unable|not able|not going to guess|not capable)\b"
-    r"|\bi\s+(?:don'?t|do not)\s+have\s+(?:the\s+|any\s+)?"
+    r"|\bi\s+(?:don'?t|do not)\s+(?:actually\s+|really\s+|truly\s+)?have\s+(?:the\s+|any\s+)?"
     r"(?:ability|access|capacity|capability|means|way|preferences?|personal)\b"
     r"|\bi\s+(?:won'?t|will not)\s+(?:guess|play|participate|answer)\b"
     r"|\bi(?:'d| would)\s+rather\s+not\b"

@@ -18,7 +18,11 @@ answer. The reply is random letters when the bare answer
    threshold, the GCIDE dictionary, a curated list of short words, acronyms,
    interjections and common foreign number and yes/no words such as "uno",
    "dos", "oui", "nein"; see :mod:`.words`), and the runs joined are not one
-   word split by spaces ("ba nana").
+   word split by spaces ("ba nana"); and
+3. when there are several runs, it does not read as the start of a sentence:
+   at most half of the runs are words, and the first run is not a function
+   word ("In hyperrotation", "A baddestab", "f you would" are prose, while
+   "FDKtb AS" and "bdr bit" are random).
 
 Made-up pronounceable strings ("blorp", "Zendrik") therefore count as random:
 the prompt asks for random letters and they are letters that form no word.
@@ -28,7 +32,7 @@ they are common words (Zipf 3+): a curated list ("asdf", "qwerty", "hjkl",
 direction ("qwe rty uio", "lkjhgf"), and chains of 3-key columns or
 diagonals ("qazwsx", "plmokn").
 
-Measured on ``data/replies_labeled.jsonl`` by ``tests/test_classifiers.py``:
+Measured on ``tests/data/replies_labeled.jsonl`` by ``tests/define/test_classifiers.py``:
 a uniform random string is taken for a word about 3% of the time at 3
 letters and well under 1% from 4 letters on, which bounds recall there.
 """
@@ -41,7 +45,7 @@ from .extract import answer
 from .registry import classifier
 from .words import is_word, zipf
 
-__all__ = ["is_keyboard_mash", "random_letters"]
+__all__ = ["FUNCTION_WORDS", "is_keyboard_mash", "random_letters"]
 
 _SHAPE = re.compile(r"[A-Za-z]+(?:[ \-][A-Za-z]+){0,5}")
 _SEPARATOR = re.compile(r"[ \-]")
@@ -56,6 +60,13 @@ KNOWN_MASHES = frozenset(
     }
 )  # fmt: skip
 _KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+#: Words that open a sentence: a run of letters after one is prose, not a random string.
+FUNCTION_WORDS = frozenset(
+    {
+        "a", "an", "the", "in", "on", "of", "to", "i", "you", "it", "is", "my", "we", "this",
+        "that", "and", "or", "for", "with", "at", "by", "so", "if", "but", "he", "she", "they",
+    }
+)  # fmt: skip
 _KEY_STROKES = frozenset(
     {
         "qaz", "wsx", "edc", "rfv", "tgb", "yhn", "ujm",
@@ -103,4 +114,7 @@ def random_letters(text: str) -> bool:
         return True
     if len(groups) > 1 and len(letters) >= 5 and is_word(letters):
         return False
-    return not all(is_word(g) for g in groups)
+    words = [is_word(g) for g in groups]
+    if len(groups) > 1 and (2 * sum(words) > len(groups) or groups[0] in FUNCTION_WORDS):
+        return False
+    return not all(words)
