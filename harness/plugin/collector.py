@@ -2,9 +2,12 @@
 
 Registered as a plugin object in ``pytest_configure`` by the controller only
 (never by an xdist worker), the way pytest's own junitxml registers its
-``LogXML``. Workers' reports reach it through ``pytest_runtest_logreport``;
-at session end it writes the run's reports and checks the baseline, and its
-terminal summary prints the table, the report paths and the baseline lines.
+``LogXML``. Workers' reports reach it through ``pytest_runtest_logreport``,
+where it also names the test in the reason of a harness skip (pytest would
+point at the plugin's line) and writes a progress line per model; at session
+end it checks the baseline and writes the run's reports (the check on the
+page too), and its terminal summary prints the table, the report paths and
+the baseline lines.
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
-from harness.define.pair import describe_errors
 from harness.plugin.evaluation import OUTCOME_KEY, PLAN_KEY, STOPPED_KEY, USAGE_KEY
 from harness.plugin.state import RunState
 from harness.report.files import write_text
+from harness.report.labels import model_of
+from harness.report.progress import ModelProgress, interval_for, terminal_writer
 from harness.report.publish import RunPaths, publish
-from harness.report.terminal import plan_table, report_lines, summary_lines
+from harness.report.terminal import PlanContext, plan_table, report_lines, summary_lines
 from harness.results import baseline as baselines
 from harness.results.costs import CostReport
 from harness.results.records import Outcome, Usage
@@ -50,11 +53,56 @@ class Collector:
     paths: RunPaths | None = None
     report_error: str | None = None
     stopped: dict[str, str] = field(default_factory=dict)  # model -> why it cannot be used
+    seconds: dict[str, float] = field(default_factory=dict)  # model -> time in its tests
+    progress: ModelProgress | None = None
+    _pending: dict[str, tuple[float, int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.baseline = _load_baseline(self.state)
 
+    def _count_tests(self, nodeids: list[str]) -> None:
+        """Start the per-model progress lines once the tests are known."""
+        if self.progress is not None or self.config.getoption("plan", False):
+            return
+        write = terminal_writer(self.config)
+        every = interval_for(self.config.get_verbosity())
+        if write is None or every is None:
+            return
+        totals: dict[str, int] = {}
+        for nodeid in nodeids:
+            model = model_of(nodeid, self.state.settings.models)
+            if model is not None:
+                totals[model] = totals.get(model, 0) + 1
+        if totals:
+            self.progress = ModelProgress(write, totals, every)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._count_tests([item.nodeid for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self._count_tests(list(ids))  # every worker collects the same tests
+
+    def _track(self, report: pytest.TestReport) -> None:
+        """Time per model, and a progress line when a test is over."""
+        model = model_of(report.nodeid, self.state.settings.models)
+        if model is None:
+            return
+        self.seconds[model] = self.seconds.get(model, 0.0) + report.duration
+        spent, draws, calls = self._pending.get(report.nodeid, (0.0, 0, 0))
+        used = (getattr(report, USAGE_KEY, None) or {}).get(model, {})
+        draws += int(used.get("cache_hits", 0)) + int(used.get("cache_misses", 0))
+        calls += int(used.get("calls", 0))
+        self._pending[report.nodeid] = (spent + report.duration, draws, calls)
+        if report.when == "teardown":
+            spent, draws, calls = self._pending.pop(report.nodeid)
+            if self.progress is not None:
+                self.progress.finished(model, draws, calls, spent)
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal and junitxml read the skip reason
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        name_the_test(report, self.config.rootpath)
+        self._track(report)
         planned = getattr(report, PLAN_KEY, None)
         if planned is not None:
             self.plans.append(planned)
@@ -92,8 +140,11 @@ class Collector:
             outcomes=self.outcomes,
             usage=self.usage,
             costs=CostReport.build(self.state.prices, self.usage, self.test_usage),
+            seconds={m: round(s, 3) for m, s in sorted(self.seconds.items())},
         )
         self._check_baseline(session, results)
+        if self.baseline_check is not None:  # on the page and in results.json too
+            results = results.model_copy(update={"baseline": self.baseline_check})
         base = Path(self.config.rootpath, self.state.settings.report_dir)
         try:
             paths = publish(results, base)  # results.json, index.html, logs/, latest
@@ -147,7 +198,12 @@ class Collector:
                 terminalreporter.write_line(line, red=True)
         if self.plans:
             terminalreporter.section("plan (no model called)")
-            for line in plan_table(self.plans):
+            context = PlanContext.build(
+                self.state.settings.models,
+                self.state.prices,
+                Path(self.config.rootpath, self.state.settings.report_dir),
+            )
+            for line in plan_table(self.plans, context):
                 terminalreporter.write_line(line)
         if self.results is None:
             return
@@ -158,9 +214,12 @@ class Collector:
         for line in report_lines(self.paths, self.report_error, cwd):
             terminalreporter.write_line(line)
         if self.baseline_lines:
-            terminalreporter.section("baseline")
+            failed = self.baseline_check is not None and self.baseline_check.failed
+            terminalreporter.section("baseline", red=failed)
             for line in self.baseline_lines:
-                terminalreporter.write_line(line)
+                terminalreporter.write_line(
+                    line, red=failed and line.startswith(("REGRESSED", "  "))
+                )
 
 
 def _load_baseline(state: RunState) -> baselines.Baseline | None:
@@ -172,12 +231,33 @@ def _load_baseline(state: RunState) -> baselines.Baseline | None:
         raise pytest.UsageError(f"no baseline at {s.baseline}: write it with --update-baseline")
     try:  # also when updating: the file is merged into, so it must be readable
         return baselines.Baseline.read(s.baseline)
-    except ValidationError as exc:
-        raise pytest.UsageError(
-            f"baseline {s.baseline}: not a baseline file: {describe_errors(exc)}"
-        ) from None
-    except ValueError as exc:
-        raise pytest.UsageError(f"baseline {s.baseline}: {exc}") from None
+    except baselines.BaselineError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+_HARNESS = Path(__file__).resolve().parents[1]
+
+
+def name_the_test(report: pytest.TestReport, root: Path) -> None:
+    """Point a skip raised inside the harness at the test and name it in the reason.
+
+    pytest shows a skip at the line that raised it (a line of the plugin, the
+    same for every test); ``-rs`` should say which test was skipped and why.
+    """
+    longrepr = report.longrepr
+    if not report.skipped or not isinstance(longrepr, tuple | list) or len(longrepr) != 3:
+        return
+    path, _, reason = longrepr
+    try:
+        inside = Path(str(path)).resolve().is_relative_to(_HARNESS)
+    except OSError:
+        return
+    if not inside:
+        return
+    name = report.nodeid.split("::")[-1]
+    text = str(reason).removeprefix("Skipped: ")
+    file, line = report.location[0], report.location[1]
+    report.longrepr = (str(Path(root, file)), 0 if line is None else line + 1, f"{name}: {text}")
 
 
 def _version() -> str:

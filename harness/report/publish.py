@@ -17,9 +17,13 @@ from pydantic import BaseModel
 
 from harness.report.files import write_text
 from harness.report.redact import redact, scrubbed
+from harness.results.records import Draw
 from harness.results.run import RunResults
 
 LATEST = "latest"
+#: Characters of a reply (or error) kept in results.json, the page and the logs; the draw
+#: cache keeps the whole reply.
+MAX_REPLY_CHARS = 2000
 RESULTS_FILE = "results.json"
 HTML_FILE = "index.html"
 
@@ -70,30 +74,72 @@ def update_latest(base: Path, run_dir: Path) -> Path:
     return latest
 
 
+def cap_text(text: str, limit: int = MAX_REPLY_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with its full length noted at the cut.
+
+    >>> cap_text("abcdef", 3)
+    'abc… [cut: 3 of 6 characters shown]'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {limit:,} of {len(text):,} characters shown]"
+
+
+def capped(results: RunResults, limit: int = MAX_REPLY_CHARS) -> RunResults:
+    """``results`` with every reply, error and example cut to ``limit`` characters.
+
+    A model that answers with 200 KB per draw must not make a report of
+    hundreds of megabytes; categories were given on the whole reply before.
+    """
+
+    def cut(draw: Draw) -> Draw:
+        if len(draw.text) <= limit and (draw.error is None or len(draw.error) <= limit):
+            return draw
+        error = None if draw.error is None else cap_text(draw.error, limit)
+        return draw.model_copy(update={"text": cap_text(draw.text, limit), "error": error})
+
+    outcomes = []
+    for o in results.outcomes:
+        arms = [
+            a.model_copy(
+                update={
+                    "draws": [cut(d) for d in a.draws],
+                    "examples": {k: [cap_text(t, limit) for t in v] for k, v in a.examples.items()},
+                }
+            )
+            for a in o.arms
+        ]
+        outcomes.append(o.model_copy(update={"arms": arms}))
+    return results.model_copy(update={"outcomes": outcomes})
+
+
 def publish(results: RunResults, base: Path) -> RunPaths:
     """Write results.json, index.html and inspect logs of ``results`` as a new run folder.
 
     The folder's name (the run id, suffixed if taken) is reserved first, the
     files are written into a staging folder, and the staging folder then
     replaces the empty reserved one in one rename. Credentials in the model
-    arguments are masked here, once, so no output can carry them.
+    arguments are masked here, once, so no output can carry them, and replies
+    are capped at :data:`MAX_REPLY_CHARS` characters. The page shows the
+    trend over the earlier runs under ``base``.
     """
     # the report stack (jinja2, matplotlib, inspect-ai's log types) loads only here
     from harness.report.html import write_html
     from harness.report.inspect_logs import LOG_DIR, write_logs
+    from harness.report.trend import earlier_runs
 
     base.mkdir(parents=True, exist_ok=True)
     run_dir = _reserve(base, results.run_id)
     settings = results.settings.model_copy(
         update={"model_args": redact(results.settings.model_args)}  # never write a key
     )
-    results = results.model_copy(update={"run_id": run_dir.name, "settings": settings})
+    results = capped(results.model_copy(update={"run_id": run_dir.name, "settings": settings}))
     results = scrubbed(results)  # a key echoed in an error message, under any name
     staging = base / f".staging-{run_dir.name}-{os.getpid()}"
     try:
         staging.mkdir()
         write_text(staging / RESULTS_FILE, results.model_dump_json(indent=1))
-        write_html(results, staging / HTML_FILE)
+        write_html(results, staging / HTML_FILE, earlier_runs(base, before=run_dir.name))
         write_logs(results, staging)
         try:
             staging.replace(run_dir)  # POSIX: atomically replaces the empty reserved folder

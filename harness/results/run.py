@@ -40,6 +40,10 @@ class RunResults(BaseModel):
     outcomes: list[Outcome]
     usage: dict[str, Usage] = Field(default_factory=dict)
     costs: CostReport = Field(default_factory=CostReport, description="tokens and USD")
+    seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="time spent in each model's tests (sum of their durations): its measured rate",
+    )
     baseline: Comparison | None = Field(
         default=None, description="the check against --baseline, when one was made"
     )

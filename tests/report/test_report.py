@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -65,7 +66,7 @@ PAIR = PromptPair(
     },
 )
 CLAIMS: list[tuple[str, Claim]] = [
-    ("test_half", claims.equivalent("treatment", "random", value=0.5, margin=0.2)),
+    ("test_half", claims.equivalent(("treatment", "random"), value=0.5, margin=0.2)),
     (
         "test_no_avoidance",
         claims.not_lower(("treatment", "random"), ("control", "word"), margin=0.2),
@@ -105,6 +106,7 @@ def build_run(
             model,
             sampler,
             settings,
+            claim_alpha=settings.alpha / family,
             family_size=family,
             test=f"tests/test_report.py::{name}[original-{model}]",
         )
@@ -211,9 +213,12 @@ def test_results_json_is_stable_between_identical_runs(
     run: RunResults, payload_server: PayloadServer
 ) -> None:
     again = build_run(run.models(), dict(run.settings.model_args))
-    times = {"started", "finished"}
-    first = run.model_dump_json(indent=1, exclude=times)
-    assert first == again.model_dump_json(indent=1, exclude=times)
+    # times, and the requests made: a slow reply may be re-sent (hedged) on a busy machine
+    varying = {"started", "finished", "seconds", "usage"}
+    first = run.model_dump_json(indent=1, exclude=varying)
+    assert first == again.model_dump_json(indent=1, exclude=varying)
+    draws = {m: u.cache_misses for m, u in run.usage.items()}
+    assert draws == {m: u.cache_misses for m, u in again.usage.items()}
 
 
 # -- secrets -----------------------------------------------------------------------------------
@@ -270,7 +275,10 @@ def test_html_shows_matrix_metadata_and_per_test_details(published: Path, run: R
         assert o.rule in text or o.rule.replace("'", "&#39;") in html
         assert f"{o.draws_per_arm} per arm of {o.max_draws} allowed" in text
         for g in o.gates:
-            assert f"{g.llr:+.3f}" in text
+            assert f"{g.fail_evidence:.2f} of {g.fail_threshold:.2f}" in text
+    for header in ("evidence for FAIL / threshold", "allowed edge", "forbidden edge"):
+        assert header in text  # statistics named for people, not "LLR"
+    assert "LLR" not in text
 
 
 # -- inspect-ai logs ---------------------------------------------------------------------------
@@ -457,7 +465,7 @@ def test_progress_of_a_slow_model_reaches_the_terminal(tmp_path: Path) -> None:
             "--model",
             "openai-api/slow/indifferent",
             "-k",
-            "original and no_avoidance",
+            "original",
             "--max-draws",
             "24",
             "--batch-size",
@@ -473,6 +481,183 @@ def test_progress_of_a_slow_model_reaches_the_terminal(tmp_path: Path) -> None:
     out = done.stdout
     lines = [line for line in out.splitlines() if line.startswith("  ... ")]
     assert lines, out[-3000:]
-    assert all("draws per arm (budget 24)" in line for line in lines)
-    assert len(lines) <= 3  # throttled: one line per 2 s at -v, not one per batch
+    tests = [line for line in lines if "draws per arm (budget 24)" in line]
+    models = [line for line in lines if line.startswith("  ... openai-api/slow/indifferent: ")]
+    assert len(tests) + len(models) == len(lines), lines
+    assert models, out[-3000:]  # one line per model: tests done, draws, calls, time left
+    assert all(re.search(r": \d of 2 tests, \d+ draws, \d+ calls, \d+ s; ", m) for m in models)
+    assert len(lines) <= 6  # throttled: one line per 2 s at -v, not one per batch
     assert "Captured stdout" not in out  # written past capturing, not into the test's output
+
+
+# -- honest shares, capped replies, trend, charts drawn once ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def chatty() -> RunResults:
+    """A run of a model that never follows the protocol (every test NONCOMPLIANT)."""
+    return build_run(["sim/noncompliant"], max_draws=16, run_id="20240101-000001")
+
+
+def test_no_headline_share_from_a_handful_of_replies(chatty: RunResults) -> None:
+    from harness.report.labels import MIN_REPLIES, headline_share
+    from harness.report.terminal import summary_lines
+
+    assert {o.verdict.value for o in chatty.outcomes} == {"NONCOMPLIANT"}
+    assert all(a.compliant < MIN_REPLIES for o in chatty.outcomes for a in o.arms)
+    assert {headline_share(o) for o in chatty.outcomes} == {"random=n/a"}
+    assert any("off-protocol random=n/a" in line for line in summary_lines(chatty))
+    html = render(chatty)
+    text = " ".join(_parse(html).text)
+    assert "0.0% - 100.0%" not in text and "n/a" in text  # 0 of 0 is not a share
+    assert "n/a" in text and "off-protocol: too few on-protocol replies for shares" in text
+    assert f"fewer than {MIN_REPLIES} replies were on-protocol" in text
+
+
+def test_a_share_from_enough_replies_is_shown(run: RunResults) -> None:
+    from harness.report.labels import headline_share
+
+    outcome = next(o for o in run.outcomes if o.model == "sim/indifferent")
+    share = headline_share(outcome)
+    arm = outcome.arm(outcome.claim.shares()[0].arm)
+    assert share == f"random={arm.shares['random']:.2f}", share
+
+
+def test_replies_are_capped_in_results_page_and_logs(run: RunResults, tmp_path: Path) -> None:
+    from harness.report.publish import MAX_REPLY_CHARS
+
+    huge = "q" * 200_000
+    first = run.outcomes[0]
+    arm = first.arms[0]
+    draws = [arm.draws[0].model_copy(update={"text": huge}), *arm.draws[1:]]
+    arms = [arm.model_copy(update={"draws": draws, "examples": {"other": [huge]}}), *first.arms[1:]]
+    big = run.model_copy(update={"outcomes": [first.model_copy(update={"arms": arms})]})
+    run_dir = publish(big, tmp_path).run_dir
+    note = f"[cut: {MAX_REPLY_CHARS:,} of 200,000 characters shown]"
+    for path in [run_dir / "results.json", run_dir / "index.html", *(run_dir / "logs").iterdir()]:
+        text = path.read_text(encoding="utf-8")
+        assert note in text, path
+        assert "q" * (MAX_REPLY_CHARS + 1) not in text, path
+    assert sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file()) < 3_000_000
+    assert len(huge) == 200_000  # the caller's results (and the draw cache) keep the whole reply
+
+
+def test_the_page_shows_a_trend_over_earlier_runs(run: RunResults, tmp_path: Path) -> None:
+    small = run.model_copy(update={"outcomes": run.outcomes[:2]})
+    first = publish(small.model_copy(update={"run_id": "20240101-000000"}), tmp_path)
+    assert 'id="trend"' not in first.html.read_text(encoding="utf-8")  # nothing to compare yet
+    second = publish(small.model_copy(update={"run_id": "20240102-000000"}), tmp_path)
+    html = second.html.read_text(encoding="utf-8")
+    assert 'id="trend"' in html
+    assert "20240101-000000" in html and "20240102-000000 (this run)" in html
+    for o in small.outcomes:
+        assert o.verdict.value in html
+
+
+def test_charts_are_drawn_once_and_only_for_requested_outputs(
+    run_evals: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("pytest_html")
+    from harness.report import charts
+
+    drawn: list[str] = []
+    real = charts._draw
+
+    def counting(outcome: Any, salt: str) -> str:
+        drawn.append(outcome.test)
+        return real(outcome, salt)
+
+    monkeypatch.setattr(charts, "_draw", counting)
+    monkeypatch.setattr(charts, "_DRAWN", {})
+    model = ("--model", "sim/indifferent", "-k", "original")
+    done = run_evals(*model)
+    assert done.returncode == 0, done.output
+    assert len(drawn) == 2  # the page's charts, none for a pytest-html report nobody asked for
+    drawn.clear()
+    charts._DRAWN.clear()
+    page = tmp_path / "pytest-html.html"
+    done = run_evals(*model, f"--html={page}", "--self-contained-html")
+    assert done.returncode == 0, done.output
+    assert len(drawn) == 2  # the pytest-html extra and the page share one drawing per test
+    assert page.read_text(encoding="utf-8").count("harness-outcome") == 2
+    drawn.clear()
+    assert run_evals(*model, "--plan").returncode == 0
+    assert drawn == []
+
+
+def test_model_progress_lines_give_tests_draws_calls_and_time_left() -> None:
+    from harness.report.progress import ModelProgress
+
+    now = [0.0]
+    lines: list[str] = []
+    progress = ModelProgress(lines.append, {"m/a": 4, "m/b": 2}, every=10.0, clock=lambda: now[0])
+    now[0] = 5.0
+    progress.finished("m/a", draws=16, calls=16, seconds=5.0)
+    assert lines == []  # quick runs print nothing
+    now[0] = 12.0
+    progress.finished("m/b", draws=8, calls=8, seconds=7.0)
+    assert lines == [
+        "  ... m/a: 1 of 4 tests, 16 draws, 16 calls, 5 s; about 15 s left",
+        "  ... m/b: 1 of 2 tests, 8 draws, 8 calls, 7 s; about 7 s left",
+    ]
+    now[0] = 30.0
+    progress.finished("m/b", draws=8, calls=4, seconds=9.0)
+    assert lines[-1] == "  ... m/b: 2 of 2 tests, 16 draws, 12 calls, 16 s; done"
+
+
+def _plan_rows(models: list[str]) -> list[dict[str, Any]]:
+    from harness.run.evaluate import claim_plan
+
+    settings = RunSettings(models=tuple(models))
+    rows = []
+    for name, claim in CLAIMS:
+        plan = claim_plan(PAIR, "original", claim, settings, 0.01)
+        for model in models:
+            rows.append(
+                {
+                    **plan.model_dump(mode="json"),
+                    "test": f"evals/test_x.py::{name}[original-{model}]",
+                    "family_size": 4,
+                    "run_alpha": 0.05,
+                    "line": plan.line(),
+                    "warnings": [],
+                }
+            )
+    return rows
+
+
+def test_plan_totals_give_calls_time_and_cost_per_model(tmp_path: Path) -> None:
+    from harness.report.terminal import PlanContext, measured_rates, plan_table
+    from harness.results.costs import PriceTable
+
+    models = ["sim/indifferent", "openai/gpt-4o-mini", "openai-api/vendor/m"]
+    rows = _plan_rows(models)
+    context = PlanContext.build(tuple(models), PriceTable.from_config(), tmp_path / "none")
+    lines = plan_table(rows, context)
+    totals = lines[lines.index(next(x for x in lines if x.startswith("totals"))) :]
+    by_model = {m: next(x for x in totals if x.startswith(f"  {m}: ")) for m in models}
+    assert "no time (simulated)" in by_model["sim/indifferent"]
+    assert "$0 at" in by_model["sim/indifferent"]
+    assert "at stated 10 calls/s" in by_model["openai/gpt-4o-mini"]
+    assert re.search(r"\$0\.0\d+ at 60 in / 16 out tokens per call", by_model["openai/gpt-4o-mini"])
+    assert by_model["openai-api/vendor/m"].endswith("unpriced")
+    assert totals[-1].startswith("  all models: about ") and "cost unpriced" in totals[-1]
+    # the treatment arm both claims draw counts once, at the larger of their plans
+    one = [r for r in rows if r["test"].endswith("-sim/indifferent]")]
+    alone = plan_table(one, PlanContext(("sim/indifferent",), None))
+    half, two_arms = (r["allowed"]["mean_draws"] for r in one)
+    expected = max(half, two_arms) + two_arms
+    assert any(f"about {expected:,.0f} calls" in line for line in alone), alone
+
+    # a rate measured in an earlier run wins over the stated one
+    earlier = tmp_path / "reports" / "20240101-000000"
+    earlier.mkdir(parents=True)
+    usage = {"calls": 200, "input_tokens": 12_000, "output_tokens": 800}
+    (earlier / "results.json").write_text(
+        json.dumps({"usage": {"openai/gpt-4o-mini": usage}, "seconds": {"openai/gpt-4o-mini": 50}})
+    )
+    rates = measured_rates(tuple(models), tmp_path / "reports")
+    assert set(rates) == {"openai/gpt-4o-mini"}
+    rate = rates["openai/gpt-4o-mini"]
+    assert (rate.calls_per_second, rate.input_tokens, rate.output_tokens) == (4.0, 60.0, 4.0)
+    assert rate.source == "measured 4 calls/s in reports/20240101-000000"

@@ -26,7 +26,9 @@ from typing import Any
 
 import pytest
 
+from harness.report.charts import ALLOWED, FORBIDDEN
 from harness.report.publish import publish
+from harness.results.baseline import compare, rows_from
 from harness.results.run import RunResults
 from harness.run.settings import DEFAULT_MODEL
 from tests.report.test_report import API_KEY, PAYLOAD, PAYLOAD_MODEL, PayloadServer, build_run
@@ -149,6 +151,22 @@ class Browser:
         path.write_bytes(base64.b64decode(data["data"]))
         return path
 
+    def screenshot_of(self, selector: str, path: Path) -> Path:
+        """A screenshot of the first element matching ``selector``, wherever it is on the page."""
+        box = self.eval(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
+            ".getBoundingClientRect(); return [r.left + window.scrollX, r.top + window.scrollY,"
+            " r.width, r.height]; })()"
+        )
+        x, y, width, height = box
+        assert width > 0 and height > 0, (selector, box)
+        clip = {"x": x, "y": y, "width": width, "height": min(height, 4000), "scale": 1}
+        data = self.send(
+            "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+        )
+        path.write_bytes(base64.b64decode(data["data"]))
+        return path
+
     def close(self) -> None:
         try:
             self.ws.close()
@@ -173,12 +191,28 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResults, Path]:
-    """A published run of a sim, the embedded model and the injecting loopback model."""
+    """A published run of sims, the embedded model and the injecting loopback model.
+
+    It is the second run in its folder (the first is the same run a day
+    earlier, for the trend), and it was checked against a baseline taken from
+    that first run, in which ``sim/indifferent`` followed the protocol; here
+    it chatters 90% of the time, so the baseline section lists regressions.
+    """
     with PayloadServer() as server:
         args = {PAYLOAD_MODEL: {"base_url": server.base_url, "api_key": API_KEY}}
         models = ["sim/indifferent", "sim/avoidant", DEFAULT_MODEL, PAYLOAD_MODEL]
-        run = build_run(models, args, max_draws=64)  # SmolLM2 is off-protocol by draw 8
-    paths = publish(run, tmp_path_factory.mktemp("browser-reports"))
+        before = build_run(models, args, max_draws=64)  # SmolLM2 is off-protocol by draw 8
+    chatty = build_run(["sim/indifferent"], {"sim/indifferent": {"chatter": 0.9}}, max_draws=64)
+    outcomes = [o for o in before.outcomes if o.model != "sim/indifferent"] + chatty.outcomes
+    check = compare(
+        rows_from(before.outcomes), rows_from(outcomes), outcomes, 0.0, 0.05, "evals/baseline.json"
+    )
+    run = before.model_copy(
+        update={"run_id": "20240102-000000", "outcomes": outcomes, "baseline": check}
+    )
+    base = tmp_path_factory.mktemp("browser-reports")
+    publish(before, base)  # 20240101-000000: the earlier run of the trend
+    paths = publish(run, base)
     return run, paths.html
 
 
@@ -222,6 +256,62 @@ def test_report_loads_offline_shows_every_model_and_runs_no_injection(
     shutil.copy(shot, ARTIFACTS / "report.png")
 
 
+def _anchor(run: RunResults, model: str, verdicts: set[str]) -> str:
+    index = next(
+        i for i, o in enumerate(run.outcomes) if o.model == model and o.verdict.value in verdicts
+    )
+    return f"#outcome-{index}"
+
+
+def test_charts_show_regions_and_off_protocol_arms_and_the_baseline_section_its_regressions(
+    browser: Browser, report: tuple[RunResults, Path], tmp_path: Path
+) -> None:
+    run, html = report
+    assert run.baseline is not None and run.baseline.failed
+    browser.open(html.as_uri())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    # the baseline section: shown, marked failed, one row per regression, the test used
+    assert browser.eval("document.querySelector('#baseline').className") == "failed"
+    rows = browser.eval(
+        "Array.from(document.querySelectorAll('#regressions tbody tr'))"
+        ".map(tr => Array.from(tr.cells).map(td => td.textContent))"
+    )
+    assert len(rows) == len(run.baseline.regressions) >= 2
+    assert all(r[0].startswith("report-zero-vs-random[original] sim/indifferent") for r in rows)
+    assert any(r[1] == "compliance fell" for r in rows)
+    assert all("score test" in r[6] or "z test" in r[6] for r in rows)
+    shot = browser.screenshot_of("#baseline", tmp_path / "baseline.png")
+    assert shot.stat().st_size > 10_000
+    shutil.copy(shot, ARTIFACTS / "baseline.png")
+
+    # the trend: this run beside the earlier one
+    runs = browser.eval("Array.from(document.querySelectorAll('#trend + table th')).length")
+    assert runs == 2 + 2  # test, model, and the two runs
+    shutil.copy(
+        browser.screenshot_of("#trend + table", tmp_path / "t.png"), ARTIFACTS / "trend.png"
+    )
+
+    # a decided test's chart: the allowed and forbidden regions are drawn (in their colours)
+    decided = _anchor(run, "sim/avoidant", {"PASS", "FAIL"})
+    svg = browser.eval(f"document.querySelector('{decided} .chart svg').outerHTML")
+    assert f"fill: {ALLOWED}" in svg and f"fill: {FORBIDDEN}" in svg
+    assert browser.eval(f"document.querySelector('{decided} .chart svg').getBBox().width") > 300
+    shot = browser.screenshot_of(f"{decided} .chart", tmp_path / "chart.png")
+    shutil.copy(shot, ARTIFACTS / "chart-regions.png")
+
+    # an off-protocol test: its arms drawn as such, its replies one per box with their variant
+    off = _anchor(run, "sim/indifferent", {"NONCOMPLIANT"})
+    assert "off-protocol" in browser.eval(f"document.querySelector('{off} .counts th').textContent")
+    labels = browser.eval(
+        f"Array.from(document.querySelectorAll('{off} .reply.example .reply-label'))"
+        ".map(e => e.textContent)"
+    )
+    assert labels and all(label.endswith("original") for label in labels)
+    shot = browser.screenshot_of(off, tmp_path / "off.png")
+    shutil.copy(shot, ARTIFACTS / "chart-off-protocol.png")
+
+
 def test_probes_catch_an_unescaped_payload_and_an_outgoing_request(
     browser: Browser, tmp_path: Path
 ) -> None:
@@ -256,6 +346,5 @@ def test_pytest_html_fragment_renders_chart_and_escaped_examples(
     browser.open(page.as_uri())
     assert browser.eval("document.querySelectorAll('.harness-outcome svg').length") == 1
     assert browser.eval("typeof window.__pwned") == "undefined"
-    assert PAYLOAD in browser.eval(
-        "Array.from(document.querySelectorAll('code')).map(e => e.textContent)"
-    )
+    examples = browser.eval("Array.from(document.querySelectorAll('code')).map(e => e.textContent)")
+    assert any(e.endswith(f"[original] {PAYLOAD}") for e in examples)  # whole, as text
