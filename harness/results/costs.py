@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.results.records import Usage
 
-FREE_PREFIXES = ("sim/", "local/", "llama-cpp-python/", "ollama/", "vllm/", "mockllm/", "hf/")
+FREE_PREFIXES = (
+    "sim/", "script/", "local/", "llama-cpp-python/", "ollama/", "vllm/", "mockllm/", "hf/"
+)  # fmt: skip
 
 # USD per 1M tokens (input, output), list prices at the time of writing; override in config.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
