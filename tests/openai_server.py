@@ -46,6 +46,7 @@ import argparse
 import json
 import random
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -59,6 +60,12 @@ from harness.models.sim import PROFILES, SimParams, reply_seed, respond
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the default 5 drops connections a concurrent client opens at once
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about clients that hang up (a cancelled or timed-out request does)."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _text(content: Any) -> str:

@@ -33,13 +33,14 @@ import hashlib
 import json
 import random
 import re
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput, get_model
+from pydantic import ValidationError
 
 from harness.define.pair import Message
 from harness.report.redact import remember, scrub, secret_values
@@ -215,6 +216,7 @@ class Sampler:
         gen: GenerationSettings,
     ) -> list[Draw]:
         # gather inside a coroutine so its future belongs to this sampler's loop
+        _ROUND.set(_Round(total=len(jobs)))  # the draws' tasks see it: their peers for hedging
         calls = (
             self._one(model, msgs, sk, i, key, header, gen) for msgs, sk, i, key, header in jobs
         )
@@ -394,8 +396,12 @@ class Sampler:
         if _answered(output):
             self._answered.add(model)
             self._failed_in_a_row[model] = 0
+            now = time.monotonic()
             times = self._latency.setdefault(model, deque(maxlen=LATENCY_WINDOW))
-            times.append(time.monotonic() - started)
+            times.append(now - started)
+            peers = _ROUND.get()
+            if peers is not None:
+                peers.answered.append(now - peers.started)
         return output
 
     def _hedging(self, model: str) -> bool:
@@ -404,12 +410,25 @@ class Sampler:
         return bool(s.hedge) and not s.batch and not model.startswith(IN_PROCESS)
 
     def _hedge_delay(self, model: str) -> float | None:
-        """Seconds after which a request still unanswered is re-sent (None: too few timed)."""
-        times = self._latency.get(model)
-        if times is None or len(times) < LATENCY_MIN:
-            return None
-        median = statistics.median(times)
-        return min(float(self.settings.timeout), max(HEDGE_FLOOR, self.settings.hedge * median))
+        """Seconds after which a request still unanswered is re-sent (None: not known yet).
+
+        ``--hedge`` times the slowest reply of its batch, once half the batch has
+        answered: a request is a straggler only against peers sent at the same
+        moment to the same server, so a slow server or a busy client (every reply
+        late) hedges nothing. A batch too small for that uses the model's last
+        replies instead.
+        """
+        peers = _ROUND.get()
+        if peers is not None and peers.total >= 4:
+            if len(peers.answered) < peers.total / 2:
+                return None
+            slowest = max(peers.answered)
+        else:
+            times = self._latency.get(model)
+            if times is None or len(times) < LATENCY_MIN:
+                return None
+            slowest = max(list(times)[-LATENCY_MIN:])
+        return min(float(self.settings.timeout), max(HEDGE_FLOOR, self.settings.hedge * slowest))
 
     def _failure(self, model: str, exc: BaseException) -> tuple[str, bool, bool]:
         """One line for a failed attempt; whether no retry can fix it; whether it never
@@ -471,6 +490,18 @@ def _no_client_retries(model: Model) -> None:
         client.max_retries = 0  # type: ignore[union-attr]
 
 
+@dataclass
+class _Round:
+    """The draws requested together (one gather), and when those that answered did."""
+
+    total: int
+    started: float = field(default_factory=time.monotonic)
+    answered: list[float] = field(default_factory=list)
+
+
+_ROUND: contextvars.ContextVar[_Round | None] = contextvars.ContextVar(
+    "harness_round", default=None
+)
 #: Set by the HTTP client's request hook when the request of the current task goes out.
 _SENT: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("harness_sent")
 
@@ -535,6 +566,10 @@ def _connect_failure(exc: BaseException) -> bool:
 
 def _plain(value: object) -> str:
     """An error as plain text: rich markup and "ERROR:" removed, one line."""
+    if isinstance(value, ValidationError):  # e.g. a model argument out of range
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in value.errors()
+        )
     text = str(value)
     if "[" in text:
         from rich.errors import MarkupError

@@ -123,11 +123,14 @@ class GenerationSettings(BaseModel):
     )
     hedge: Annotated[
         float,
-        Option("re-send a request still unanswered after this many times the median reply time"),
+        Option(
+            "re-send a request still unanswered this many times as long as the slowest reply "
+            "of its batch (0: never)"
+        ),
     ] = Field(
-        default=3.0,
+        default=1.5,
         ge=0.0,
-        description="0: never; the first reply wins, the hedge counts as a call",
+        description="0: never; the first reply wins, each copy counts as a call and a retry",
     )
     batch: Annotated[
         int,
