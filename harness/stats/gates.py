@@ -140,6 +140,8 @@ def pooled_observations(
     gate's mean, whatever the spread between them, so the paraphrases are
     fixed effects and rounds are i.i.d.
     """
+    if len(per_variant) == 1:
+        return observations(gate, per_variant[0])
     parts = [observations(gate, codes) for codes in per_variant]
     x = np.mean(np.stack([p[0] for p in parts]), axis=0)
     at = np.max(np.stack([p[1] for p in parts]), axis=0)

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from harness.stats.design import Design
 from harness.stats.sequential import FAIL, PASS, UNDECIDED
 from harness.stats.simulate import ArmState, draw_codes
-from harness.stats.walk import NONCOMPLIANT, walk_claim
+from harness.stats.walk import NEVER, NONCOMPLIANT, walk_claim
 
 PLAN_RUNS = 1000
 HORIZON = 4  # simulate up to this many times the budget, to size a budget that suffices
@@ -134,8 +134,9 @@ def operating_point(
         per_variant if variants > 1 else per_variant[0],
         design.compliance,
     )
-    at = np.where(walked.code != UNDECIDED, walked.at_draw, np.iinfo(np.int_).max)
-    at = -(-at // batch_size) * batch_size  # the evaluator looks after whole batches
+    # the evaluator looks after whole batches; undecided runs never decide (NEVER)
+    batched = -(-walked.at_draw // batch_size) * batch_size
+    at = np.where(walked.code != UNDECIDED, batched, NEVER)
     decided = at <= cap
     code = np.where(decided, walked.code, UNDECIDED)
     used = np.minimum(at, cap)
@@ -187,7 +188,7 @@ def plan(
         cap=max_draws,
         **common,  # type: ignore[arg-type]
     )
-    needed = int(finite[k]) if finite[k] < np.iinfo(np.int_).max else HORIZON * max_draws
+    needed = int(finite[k]) if finite[k] < NEVER else HORIZON * max_draws
     return Plan(
         rule=rule,
         allowed=allowed,

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from harness.stats.decision import Decision
-from harness.stats.gates import Codes, Gate, observations, pooled_observations
+from harness.stats.gates import Codes, Gate, pooled_observations
 from harness.stats.sequential import FAIL, PASS, UNDECIDED, BettingTest, GateTests, walk_gate
 
 NONCOMPLIANT = int(Decision.NONCOMPLIANT)
@@ -72,16 +72,13 @@ def walk_claim(
     pooled claim over paraphrases (round-robin averages, see
     :func:`harness.stats.gates.pooled_observations`).
     """
-    first = codes[0] if isinstance(codes, list) else codes
-    runs = next(iter(first.values())).shape[0]
+    per_variant = codes if isinstance(codes, list) else [codes]
+    runs = next(iter(per_variant[0].values())).shape[0]
     fail_at = np.full(runs, NEVER, dtype=np.int64)
     pass_at = np.zeros(runs, dtype=np.int64)
     details: list[GateWalk] = []
     for gate, test in zip(gates, tests, strict=True):
-        if isinstance(codes, list):
-            x, at, count = pooled_observations(gate, codes)
-        else:
-            x, at, count = observations(gate, codes)
+        x, at, count = pooled_observations(gate, per_variant)
         code, used, f_lw, p_lw = walk_gate(test, x, count)
         when = _times(at, used, code != UNDECIDED)
         fail_at = np.minimum(fail_at, np.where(code == FAIL, when, NEVER))
@@ -104,10 +101,7 @@ def walk_claim(
     off_arms: list[list[str]] = [[] for _ in range(runs)]
     for arm, check in compliance.items():
         gate = Gate(kind="compliance", arm=arm, allowed=check.bound, forbidden=check.target)
-        parts = [observations(gate, c) for c in (codes if isinstance(codes, list) else [first])]
-        x = np.mean(np.stack([p[0] for p in parts]), axis=0)
-        at = np.max(np.stack([p[1] for p in parts]), axis=0)
-        count = np.min(np.stack([p[2] for p in parts]), axis=0)
+        x, at, count = pooled_observations(gate, per_variant)
         crossed, used, _ = check.first_crossing(x, count)
         when = _times(at, used, crossed)
         off_at = np.maximum(off_at, when)
