@@ -67,6 +67,7 @@ def _arm_view(arm: ArmResult, outcome: Outcome) -> dict[str, Any]:
         rows.append(
             {
                 "name": name,
+                "rule": arm.classifiers.get(name, ""),
                 "count": arm.counts.get(name, 0),
                 "share": "n/a" if few else share_text(arm.counts.get(name, 0), arm.compliant),
                 "ci": "n/a" if few else f"{_pct(low)} - {_pct(high)}",
@@ -77,6 +78,7 @@ def _arm_view(arm: ArmResult, outcome: Outcome) -> dict[str, Any]:
             rows.append(
                 {
                     "name": f"{name} (off-protocol)",
+                    "rule": "",
                     "count": arm.counts[name],
                     "share": f"{share_text(arm.counts[name], arm.n)} of all",
                     "ci": "",

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from harness.define.claims import Claim
 from harness.define.pair import ArmName, Message
+from harness.results.logprobs import ExactNote, FirstToken
 from harness.stats.decision import Decision
 
 
@@ -78,6 +79,11 @@ class ArmResult(BaseModel):
         default=None, description="the model, when a claim compares models (else the outcome's)"
     )
     categories: list[str]
+    classifiers: dict[str, str] = Field(
+        default_factory=dict,
+        description="how each category is recognised: a classifier's name, a callable's "
+        "module.qualname, or its pattern",
+    )
     n: int = Field(description="draws analysed (errors excluded)")
     compliant: int = Field(description="draws that fell in a declared category")
     counts: dict[str, int]
@@ -91,6 +97,9 @@ class ArmResult(BaseModel):
         default_factory=list, description="the messages sent for this arm (the prompt)"
     )
     errors: int = 0
+    first_token: FirstToken | None = Field(
+        default=None, description="where the first token's probability goes (log-probabilities)"
+    )
 
     @property
     def compliance(self) -> float:
@@ -160,6 +169,9 @@ class Outcome(BaseModel):
     seed: int
     difference: tuple[float, float] | None = Field(
         default=None, description="95% Newcombe interval for treatment - control share"
+    )
+    exact: ExactNote | None = Field(
+        default=None, description="how exact mode decided this outcome, or why it did not"
     )
 
     def arm(self, name: ArmName) -> ArmResult:

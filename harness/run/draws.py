@@ -51,6 +51,7 @@ def budget_stop(draws: dict[ArmName, list[Draw]]) -> str | None:
 def summarize(arm: ArmName, variant: ResolvedVariant, draws: list[Draw]) -> ArmResult:
     """What one arm's draws showed: counts, shares, intervals, examples."""
     names = list(variant.arm(arm).category_names)
+    rules = {c.name: c.rule for c in variant.arm(arm).categories}
     kept = valid(draws)
     counts = {name: 0 for name in [*names, *OFF_PROTOCOL]}
     examples: dict[str, list[str]] = {name: [] for name in counts}
@@ -63,6 +64,7 @@ def summarize(arm: ArmName, variant: ResolvedVariant, draws: list[Draw]) -> ArmR
     return ArmResult(
         arm=arm,
         categories=names,
+        classifiers=rules,
         n=len(kept),
         compliant=compliant,
         counts=counts,
