@@ -73,10 +73,12 @@ def project(pytester: pytest.Pytester) -> Path:
     return pytester.path
 
 
-def _run(pytester: pytest.Pytester, project: Path, *models: str) -> tuple[str, list[dict]]:  # type: ignore[type-arg]
+def _run(
+    pytester: pytest.Pytester, project: Path, *models: str, extra: tuple[str, ...] = ()
+) -> tuple[str, list[dict]]:  # type: ignore[type-arg]
     name = "-".join(m.replace("/", "-") for m in models)
     reports, draws = project / f"reports-{name}", project / f"draws-{name}"
-    args = [a for m in models for a in ("--model", m)]
+    args = [a for m in models for a in ("--model", m)] + list(extra)
     result = pytester.runpytest_inprocess(
         "evals/", "-p", "no:cacheprovider", *args,
         "--report-dir", str(reports), "--cache-dir", str(draws),
@@ -105,3 +107,17 @@ def test_a_user_hypothesis_runs_on_simulated_models(
     output, outcomes = _run(pytester, project, "sim/indifferent", "sim/avoidant")
     verdicts = {o["model"]: o["verdict"] for o in outcomes}
     assert verdicts == {"sim/indifferent": "PASS", "sim/avoidant": "FAIL"}, output
+
+
+@pytest.mark.subprocess
+def test_a_user_hypothesis_runs_on_the_embedded_model(
+    pytester: pytest.Pytester, project: Path
+) -> None:
+    output, outcomes = _run(
+        pytester, project, "local/smollm2-135m-instruct", extra=("--max-draws", "8")
+    )
+    assert len(outcomes) == 1, output
+    treatment = next(a for a in outcomes[0]["arms"] if a["arm"] == "treatment")
+    assert treatment["n"] == 8 and treatment["classifiers"]["declined"].endswith(
+        "is_refusal_to_write"
+    )
