@@ -61,10 +61,10 @@ def terminal_writer(config: pytest.Config) -> Callable[[str], None] | None:
 
     def write(line: str) -> None:
         if capture is None:
-            reporter.write_line(line)
+            _line(reporter, line)
             return
         with capture.global_and_fixture_disabled():
-            reporter.write_line(line)
+            _line(reporter, line)
 
     return write
 
@@ -81,6 +81,13 @@ def duration(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60} s"
     return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+def _line(reporter: pytest.TerminalReporter, line: str) -> None:
+    """A line of its own, also after xdist's progress dots (which pytest does not track)."""
+    if reporter._tw.width_of_current_line:
+        reporter.write("\n")
+    reporter.write_line(line)
 
 
 class ModelProgress:
