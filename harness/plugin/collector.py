@@ -202,6 +202,7 @@ class Collector:
                 self.state.settings.models,
                 self.state.prices,
                 Path(self.config.rootpath, self.state.settings.report_dir),
+                self.state.settings.generation.max_tokens,
             )
             for line in plan_table(self.plans, context):
                 terminalreporter.write_line(line)

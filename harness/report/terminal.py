@@ -111,12 +111,18 @@ class PlanContext:
     models: tuple[str, ...] = ()
     prices: PriceTable | None = None
     rates: dict[str, Rate] = field(default_factory=dict)
+    max_tokens: int = 16  # output tokens per call assumed when no run measured them
 
     @classmethod
     def build(
-        cls, models: tuple[str, ...], prices: PriceTable, report_dir: Path | None = None
+        cls,
+        models: tuple[str, ...],
+        prices: PriceTable,
+        report_dir: Path | None = None,
+        max_tokens: int = 16,
     ) -> PlanContext:
-        return cls(models, prices, measured_rates(models, report_dir) if report_dir else {})
+        rates = measured_rates(models, report_dir) if report_dir else {}
+        return cls(models, prices, rates, max_tokens)
 
 
 def plan_table(rows: list[dict[str, Any]], context: PlanContext | None = None) -> list[str]:
@@ -278,7 +284,7 @@ def plan_totals(rows: list[dict[str, Any]], context: PlanContext) -> list[str]:
         if not mine:
             continue
         calls, p95 = sum(m for m, _ in mine), sum(p for _, p in mine)
-        rate = context.rates.get(model) or stated_rate(model)
+        rate = context.rates.get(model) or stated_rate(model, context.max_tokens)
         total_calls, total_p95 = total_calls + calls, total_p95 + p95
         if rate.calls_per_second is None:
             time_text = "no time (simulated)"
