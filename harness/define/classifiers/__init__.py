@@ -1,8 +1,8 @@
 """Reply classifiers: a registry of named ``str -> bool`` predicates.
 
 Built-ins: ``one``, ``one_word``, ``zero_word``, ``digit_zero`` (the 1/0
-protocol), ``random_letters``, ``refusal``, ``real_word``, ``non_word``,
-``rhymes`` and ``non_rhyming``. Word lists and the pronouncing dictionary are
+protocol), ``random_letters``, ``random_digits``, ``refusal``, ``real_word``,
+``non_word``, ``rhymes`` and ``non_rhyming``. Word lists and the pronouncing dictionary are
 loaded lazily, on a classifier's first use, so importing this is cheap.
 The protocol classifiers test the reply's bare answer, :func:`extract.answer`.
 

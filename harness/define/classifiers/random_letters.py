@@ -3,7 +3,7 @@
 Definition. Take the *bare answer*, :func:`~.extract.answer`: pleasantry and
 lead-in lines ("Sure!", "Here's a string of random letters:") are skipped,
 and from the first remaining line or fenced block
-:func:`~.registry.normalize`-style stripping removes quotes, backticks,
+:func:`~.normalize.normalize`-style stripping removes quotes, backticks,
 markdown bold/italics, trailing punctuation, answer labels ("Answer:",
 "Random letters:", "Okay, here's a random string —", "→") and a trailing
 remark ("xqvbt (guess: 0)", "xqvbt\n\n(This corresponds to a guess of 0.)");
