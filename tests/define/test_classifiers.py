@@ -375,7 +375,8 @@ def test_unknown_or_reserved_categories_stop_the_definition() -> None:
         ("Here goes 🎲 pqzvx", "random_letters"), ("✨ Zero", "zero_word"), ("0️⃣", "digit_zero"),
         ("I'd say the number you've picked is 1.", "one"),
         ("1. Guess\n2. Check", "other"), ("Human: 1\nAI: ok", "other"),
-        ("The qorbix are coming.", "other"), ("In zorbland", "other"), ("FDKtb AS", "random_letters"),
+        ("The qorbix are coming.", "other"), ("In zorbland", "other"),
+        ("FDKtb AS", "random_letters"),
     ],
 )  # fmt: skip
 def test_sentence_then_bare_answer_emoji_lists_and_prose(text: str, expected: str) -> None:
