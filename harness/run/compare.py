@@ -52,11 +52,12 @@ def evaluate_models(
     keys = {claim.key("first"): claim.first, claim.key("second"): claim.second}
     d = claim_design(claim, variant, settings, claim_alpha)
     messages = variant.arm(arm).messages
+    gen = sampler.settings.for_hypothesis(variant.generation.overrides())  # as per model
     n = 0
     while True:
         n = min(n + settings.batch_size, settings.max_draws)
         drawn: dict[str, list[Draw]] = {
-            key: labelled(sampler.draws_many(model, [messages], n)[0], variant, arm)
+            key: labelled(sampler.draws_many(model, [messages], n, generation=gen)[0], variant, arm)
             for key, model in keys.items()
         }
         if progress is not None:

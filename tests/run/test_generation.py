@@ -160,3 +160,24 @@ def test_evaluate_draws_each_variant_with_its_own_settings() -> None:
         configs = [config for config, _ in SEEN.values()]
         assert configs and {c.max_tokens for c in configs} == {expected}
         assert all(chat[0].text == "Answer with 1." for _, chat in SEEN.values())
+
+
+def test_a_model_comparison_draws_with_the_hypothesis_settings() -> None:
+    from harness.run.compare import evaluate_models
+
+    pair = PromptPair(
+        id="gen-compare",
+        description="d",
+        control={"prompt": "compare c", "categories": ["one"]},
+        treatment={"prompt": "compare t", "categories": ["one"]},
+        generation={"max_tokens": 33},
+    )
+    settings = RunSettings(max_draws=8, batch_size=8)
+    sampler = Sampler(settings.generation, run_seed=settings.seed)
+    claim = claims.model_not_lower(
+        ("treatment", "one"), first="recording/first", second="recording/second", margin=0.2
+    )
+    SEEN.clear()
+    evaluate_models(pair, "original", claim, sampler, settings, claim_alpha=0.05)
+    assert {config.max_tokens for config, _ in SEEN.values()} == {33}
+    assert {model for model, _ in SEEN} == {"first", "second"}
