@@ -33,6 +33,7 @@ import hashlib
 import json
 import random
 import re
+import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -57,8 +58,8 @@ FAILED_IN_A_ROW = 16
 #: Replies timed per model for the hedging delay, and how many are needed before hedging.
 LATENCY_WINDOW, LATENCY_MIN = 64, 4
 #: Copies of a slow request sent alongside it, at most; the shortest hedging delay (seconds);
-#: how often a request waiting for the first timed replies looks again.
-MAX_HEDGES, HEDGE_FLOOR, HEDGE_POLL = 4, 0.05, 0.1
+#: how often a request in flight looks whether it has become a straggler (seconds).
+MAX_HEDGES, HEDGE_FLOOR, HEDGE_POLL = 4, 0.05, 0.05
 
 
 class ModelStopped(Exception):
@@ -282,7 +283,7 @@ class Sampler:
             if attempt:
                 usage.retries += 1
             try:
-                output = await self._attempt(model, chat, config, usage)
+                output = await self._attempt(model, chat, config, usage, retry=attempt > 0)
             except Exception as exc:  # provider bugs (e.g. truncated JSON) must not end the run
                 error, permanent, no_connection = self._failure(model, exc)
                 refused += no_connection
@@ -328,7 +329,7 @@ class Sampler:
             max_tokens=s.max_tokens,
             stop_seqs=list(s.stop_seqs) or None,
             seed=seed,
-            max_connections=s.max_connections,
+            max_connections=max(s.max_connections, s.batch),  # a batch fills while they wait
             max_retries=0,
             timeout=timeout,
             attempt_timeout=timeout,
@@ -336,23 +337,25 @@ class Sampler:
         )
 
     async def _attempt(
-        self, model: str, chat: list[ChatMessage], config: GenerateConfig, usage: Usage
+        self,
+        model: str,
+        chat: list[ChatMessage],
+        config: GenerateConfig,
+        usage: Usage,
+        retry: bool = False,
     ) -> ModelOutput:
         """One attempt: a request, re-sent alongside while it stays slow; the first reply wins.
 
-        Each copy has the same seed, so whichever answers gives the same draw.
+        Each copy has the same seed, so whichever answers gives the same draw. A
+        retry, like a copy, goes out alone (not with its batch).
         """
-        tasks = {asyncio.ensure_future(self._request(model, chat, config, usage))}
+        tasks = {asyncio.ensure_future(self._request(model, chat, config, usage, retry))}
         hedging = self._hedging(model)
         hedges, sent = 0, time.monotonic()
         outcome: ModelOutput | BaseException | None = None
         try:
             while tasks:
-                delay = self._hedge_delay(model) if hedging and hedges < MAX_HEDGES else None
-                if delay is not None:
-                    wait: float | None = max(0.0, sent + delay - time.monotonic())
-                else:  # no reply timed yet: look again soon
-                    wait = HEDGE_POLL if hedging and hedges < MAX_HEDGES else None
+                wait = HEDGE_POLL if hedging and hedges < MAX_HEDGES else None
                 done, tasks = await asyncio.wait(
                     tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -361,7 +364,9 @@ class Sampler:
                     if isinstance(found, ModelOutput) and _answered(found):
                         return found
                     outcome = outcome or found
-                if done or not tasks or delay is None or time.monotonic() < sent + delay:
+                if done or not tasks or wait is None:
+                    continue
+                if not self._straggling(model, time.monotonic() - sent, alone=retry or hedges > 0):
                     continue
                 if model in self.stopped or (self.budget is not None and self.budget(model)):
                     hedging = False  # no copy past the budget: wait for those in flight
@@ -369,7 +374,7 @@ class Sampler:
                 hedges, sent = hedges + 1, time.monotonic()
                 usage.calls += 1
                 usage.retries += 1
-                tasks.add(asyncio.ensure_future(self._request(model, chat, config, usage)))
+                tasks.add(asyncio.ensure_future(self._request(model, chat, config, usage, True)))
         finally:
             for task in tasks:
                 task.cancel()
@@ -379,7 +384,12 @@ class Sampler:
         return outcome
 
     async def _request(
-        self, model: str, chat: list[ChatMessage], config: GenerateConfig, usage: Usage
+        self,
+        model: str,
+        chat: list[ChatMessage],
+        config: GenerateConfig,
+        usage: Usage,
+        alone: bool = False,
     ) -> ModelOutput:
         """One HTTP request, counted as a call by the caller (and given back if it was
         cancelled before it went out); its time is kept if it brought a reply."""
@@ -400,7 +410,9 @@ class Sampler:
             times = self._latency.setdefault(model, deque(maxlen=LATENCY_WINDOW))
             times.append(now - started)
             peers = _ROUND.get()
-            if peers is not None:
+            if peers is not None and alone:
+                peers.alone.append(now - started)
+            elif peers is not None:
                 peers.answered.append(now - peers.started)
         return output
 
@@ -409,26 +421,38 @@ class Sampler:
         s = self.settings
         return bool(s.hedge) and not s.batch and not model.startswith(IN_PROCESS)
 
-    def _hedge_delay(self, model: str) -> float | None:
-        """Seconds after which a request still unanswered is re-sent (None: not known yet).
+    def _straggling(self, model: str, age: float, alone: bool = False) -> bool:
+        """Whether a request unanswered for ``age`` seconds is to be sent again alongside.
 
-        ``--hedge`` times the slowest reply of its batch, once half the batch has
-        answered: a request is a straggler only against peers sent at the same
-        moment to the same server, so a slow server or a busy client (every reply
-        late) hedges nothing. A batch too small for that uses the model's last
-        replies instead.
+        Against its own batch (the draws requested together), once half of it
+        has answered: the request is ``--hedge`` times older than the slowest
+        reply, and the batch has been silent for ``--hedge`` times its mean gap
+        between replies. A slow server or a busy client (every reply late
+        alike) hedges nothing, nor does a server that answers one request after
+        another (replies keep coming). A copy or a retry goes out ``alone``, so it
+        is compared with the copies and retries that answered, else with the
+        model's recent replies. A batch too small for the batch rule compares
+        with the model's last replies too.
         """
+        hedge = self.settings.hedge
+        if age >= self.settings.timeout:
+            return False  # it is about to time out and be retried anyway
         peers = _ROUND.get()
+        times = self._latency.get(model)
+        if alone and peers is not None and peers.alone:
+            return age >= max(HEDGE_FLOOR, hedge * max(peers.alone))
+        if alone and times is not None and len(times) >= LATENCY_MIN:
+            return age >= max(HEDGE_FLOOR, hedge * statistics.median(times))
         if peers is not None and peers.total >= 4:
-            if len(peers.answered) < peers.total / 2:
-                return None
-            slowest = max(peers.answered)
-        else:
-            times = self._latency.get(model)
-            if times is None or len(times) < LATENCY_MIN:
-                return None
-            slowest = max(list(times)[-LATENCY_MIN:])
-        return min(float(self.settings.timeout), max(HEDGE_FLOOR, self.settings.hedge * slowest))
+            answered = len(peers.answered)
+            if answered < peers.total / 2:
+                return False
+            last = max(peers.answered)
+            silence = time.monotonic() - peers.started - last
+            return age >= max(HEDGE_FLOOR, hedge * last) and silence >= hedge * last / answered
+        if times is None or len(times) < LATENCY_MIN:
+            return False
+        return age >= max(HEDGE_FLOOR, hedge * max(list(times)[-LATENCY_MIN:]))
 
     def _failure(self, model: str, exc: BaseException) -> tuple[str, bool, bool]:
         """One line for a failed attempt; whether no retry can fix it; whether it never
@@ -496,7 +520,8 @@ class _Round:
 
     total: int
     started: float = field(default_factory=time.monotonic)
-    answered: list[float] = field(default_factory=list)
+    answered: list[float] = field(default_factory=list)  # seconds from the start
+    alone: list[float] = field(default_factory=list)  # reply times of copies and retries
 
 
 _ROUND: contextvars.ContextVar[_Round | None] = contextvars.ContextVar(

@@ -194,7 +194,7 @@ def test_every_attempt_is_a_call_and_the_budget_holds_under_retries() -> None:
 def test_the_settings_reach_inspect_ai() -> None:
     s = GenerationSettings(timeout=7, max_retries=2, max_connections=5, batch=100)
     config = Sampler(s, run_seed=1)._config("openai/gpt-4o-mini", 3)
-    assert (config.max_connections, config.max_retries, config.batch) == (5, 0, 100)
+    assert (config.max_connections, config.max_retries, config.batch) == (100, 0, 100)
     assert config.timeout is None  # a batch waits as long as the provider takes
     remote = Sampler(GenerationSettings(timeout=7), run_seed=1)._config("openai/x", 3)
     assert (remote.timeout, remote.attempt_timeout, remote.batch) == (7, 7, None)
