@@ -118,6 +118,7 @@ def compare_lines(
 ) -> tuple[list[str], bool]:
     """The comparison in lines, and whether a verdict regressed."""
     from harness.results import baseline as baselines
+    from harness.results import regression
 
     before, after = _cells(old), _cells(new)
     lines = [f"verdicts: {old.run_id} -> {new.run_id}"]
@@ -149,7 +150,7 @@ def compare_lines(
         else "no other headline share changed"
     )
     lines += shares
-    check = baselines.compare(
+    check = regression.compare(
         baselines.rows_from(old.outcomes),
         baselines.rows_from(new.outcomes),
         new.outcomes,

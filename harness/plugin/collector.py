@@ -28,6 +28,7 @@ from harness.report.progress import ModelProgress, interval_for, terminal_writer
 from harness.report.publish import RunPaths, publish
 from harness.report.terminal import PlanContext, plan_table, report_lines, summary_lines
 from harness.results import baseline as baselines
+from harness.results import regression
 from harness.results.costs import CostReport
 from harness.results.records import Outcome, Usage
 from harness.results.run import RunResults
@@ -47,7 +48,7 @@ class Collector:
     test_usage: dict[str, dict[str, Usage]] = field(default_factory=dict)
     plans: list[dict[str, Any]] = field(default_factory=list)
     baseline: baselines.Baseline | None = None  # the stored rows, read at configure time
-    baseline_check: baselines.Comparison | None = None
+    baseline_check: regression.Comparison | None = None
     baseline_lines: list[str] = field(default_factory=list)
     results: RunResults | None = None
     paths: RunPaths | None = None
@@ -171,7 +172,7 @@ class Collector:
             return
         if self.baseline is None:
             return
-        check = baselines.compare(
+        check = regression.compare(
             self.baseline,
             current,
             results.outcomes,

@@ -38,9 +38,9 @@ from harness.report.labels import (
 )
 from harness.report.progress import duration
 from harness.report.trend import TrendRun, this_run
-from harness.results.baseline import Comparison, Move
 from harness.results.costs import ModelCost, cost_label
 from harness.results.records import ArmResult, GateResult, Outcome
+from harness.results.regression import Comparison, Move
 from harness.results.run import RunResults
 from harness.stats.decision import Decision
 

@@ -7,9 +7,9 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from harness.define.classifiers import OFF_PROTOCOL
-from harness.results.baseline import Comparison
 from harness.results.costs import CostReport
 from harness.results.records import Outcome, Usage, Verdict
+from harness.results.regression import Comparison
 from harness.run.settings import RunSettings
 
 SCHEMA_VERSION = 1

@@ -28,7 +28,8 @@ import pytest
 
 from harness.report.charts import ALLOWED, FORBIDDEN
 from harness.report.publish import publish
-from harness.results.baseline import compare, rows_from
+from harness.results.baseline import rows_from
+from harness.results.regression import compare
 from harness.results.run import RunResults
 from harness.run.settings import DEFAULT_MODEL
 from tests.report.test_report import API_KEY, PAYLOAD, PAYLOAD_MODEL, PayloadServer, build_run

@@ -17,15 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.results.baseline import (
-    Baseline,
-    BaselineError,
-    Row,
-    compare,
-    holm,
-    p_gap_moved,
-    p_moved,
-)
+from harness.results.baseline import Baseline, BaselineError, Row
+from harness.results.regression import compare, holm, p_gap_moved, p_moved
 from tests.conftest import evals_project
 
 Run = Callable[..., tuple[int, str]]
