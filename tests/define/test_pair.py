@@ -86,4 +86,7 @@ def test_pattern_categories_match_the_normalized_reply_in_full() -> None:
 def test_rules_read_as_plain_language() -> None:
     rule = claims.not_lower(("treatment", "random"), ("control", "word"), margin=0.2).rule()
     assert rule.startswith("treatment 'random' share is not lower than control 'word' share")
-    assert "FAIL if shown lower by 0.2" in rule
+    assert "allowed a difference of 0 or more, forbidden 0.2 or more lower" in rule
+    assert "off-protocol share (refusals, chatter) may not exceed" in rule
+    eq = claims.equivalent(("treatment", "random"), value=0.5, margin=0.25, tolerance=0.1).rule()
+    assert "allowed 0.4 to 0.6, forbidden 0.25 or below and 0.75 or above" in eq

@@ -50,7 +50,8 @@ def test_noncompliant_model_is_skipped_with_its_compliance(run_evals: Any) -> No
     verdicts = run.verdicts()
     assert set(verdicts.values()) == {"NONCOMPLIANT"}
     assert f"{len(verdicts)} skipped" in run.output
-    assert "compliance 0% (0/8)" in run.output
+    assert "shown below the required 50% in control and treatment" in run.output
+    assert "control compliance 0% (0/" in run.output
 
 
 def test_same_seed_same_draws_other_seed_fresh_draws(run_evals: Any) -> None:
