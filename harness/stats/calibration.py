@@ -5,9 +5,9 @@ the seed game (a lean towards one digit, chatter in one or both arms, refusal
 when random letters are due, classifier misses, paraphrases that disagree);
 each is run many times through the evaluator's own walk
 (:func:`harness.stats.walk.walk_claim`) with the claim's own design. At
-allowed states the false-failure rate (FAIL or INCONCLUSIVE, and
-NONCOMPLIANT where the setting fails it) is compared with the claim's alpha,
-at forbidden states the miss rate (PASS) with beta, each with its exact
+allowed states the false-failure rate (FAIL or INCONCLUSIVE) is compared
+with the claim's alpha, at forbidden states the miss rate (PASS, or
+NONCOMPLIANT, which skips by default and so lets CI pass) with beta, each with its exact
 one-sided 95% Clopper-Pearson upper bound.
 """
 
@@ -229,7 +229,9 @@ def run_point(
     passed = int(np.sum(code == PASS))
     inc = int(np.sum(code == UNDECIDED))
     nonc = int(np.sum(code == NONCOMPLIANT))
-    bad = passed if point.region == "forbidden" else fail + inc
+    # NONCOMPLIANT skips (the default): at a forbidden state a skip lets CI pass, so it
+    # counts as a miss; at an allowed state it is no failure
+    bad = passed + nonc if point.region == "forbidden" else fail + inc
     bound = beta if point.region == "forbidden" else alpha
     return Row(
         point=point,
