@@ -135,8 +135,11 @@ class Sampler:
         if name in self.stopped:
             raise ModelStopped(name, self.stopped[name])
         if name not in self._models:
+            args = dict(self.model_args.get(name, {}))
             try:
-                model = get_model(name, memoize=False, **self.model_args.get(name, {}))
+                if isinstance(args.get("config"), dict):  # --model-arg 'M:config={"top_p": 0.9}'
+                    args["config"] = GenerateConfig.model_validate(args["config"])
+                model = get_model(name, memoize=False, **args)
             except Exception as exc:
                 raise ModelStopped(name, self.stop(name, _plain(exc))) from None
             _no_client_retries(model)

@@ -25,6 +25,8 @@ from tests.conftest import ROOT
 from tests.openai_server import OpenAIServer
 
 LOOP = "openai-api/loop/indifferent"
+#: The seed hypotheses only: every one of them needs more than ten calls to decide.
+SEED_EVALS = "evals/test_zero_vs_random.py"
 
 
 def _pytest(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -56,7 +58,7 @@ def test_max_calls_ends_inconclusive_with_the_reason(tmp_path: Path) -> None:
     with OpenAIServer() as server:
         code, out = _pytest(
             [
-                "evals/",
+                SEED_EVALS,
                 "--model",
                 LOOP,
                 "--no-cache",
@@ -82,7 +84,7 @@ def test_max_calls_ends_inconclusive_with_the_reason(tmp_path: Path) -> None:
 def test_max_calls_with_inconclusive_skip_exits_zero(tmp_path: Path) -> None:
     code, out = _pytest(
         [
-            *("evals/", "--model", "sim/indifferent", "--no-cache", "--max-calls", "10"),
+            *(SEED_EVALS, "--model", "sim/indifferent", "--no-cache", "--max-calls", "10"),
             *("--inconclusive", "skip", "-rs", "--report-dir", str(tmp_path)),
         ],
         ROOT,
@@ -99,7 +101,7 @@ def test_max_calls_is_split_between_models_under_xdist(tmp_path: Path) -> None:
     with OpenAIServer() as server:
         code, out = _pytest(
             [
-                *("evals/", "--model", LOOP, "--no-cache", "--max-calls", "10", "-n", "2"),
+                *(SEED_EVALS, "--model", LOOP, "--no-cache", "--max-calls", "10", "-n", "2"),
                 *("--report-dir", str(tmp_path)),
             ],
             ROOT,
@@ -114,7 +116,7 @@ def test_max_calls_is_split_between_models_under_xdist(tmp_path: Path) -> None:
     two = tmp_path / "two"
     code, out = _pytest(
         [
-            *("evals/", "--model", "sim/indifferent", "--model", "sim/avoidant", "--no-cache"),
+            *(SEED_EVALS, "--model", "sim/indifferent", "--model", "sim/avoidant", "--no-cache"),
             *("--max-calls", "11", "-n", "2", "--report-dir", str(two)),
         ],
         ROOT,

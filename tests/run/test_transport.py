@@ -135,6 +135,17 @@ def test_a_missing_key_is_one_line_without_markup(monkeypatch: pytest.MonkeyPatc
     assert again.value.line == line
 
 
+def test_a_config_model_argument_is_a_generate_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONF_API_KEY", "k")
+    monkeypatch.setenv("CONF_BASE_URL", "http://127.0.0.1:9/v1")
+    args = {"openai-api/conf/m": {"config": {"max_retries": 1, "top_p": 0.9}}}
+    model = Sampler(GenerationSettings(), run_seed=1, model_args=args).model("openai-api/conf/m")
+    assert model.config.top_p == 0.9
+    bad = {"openai-api/conf/m": {"config": {"top_p": "high"}}}
+    with pytest.raises(ModelStopped, match=r"cannot be used: top_p: Input should be a valid"):
+        Sampler(GenerationSettings(), run_seed=1, model_args=bad).model("openai-api/conf/m")
+
+
 def test_an_unknown_provider_stops_the_model() -> None:
     with pytest.raises(ModelStopped, match=r"cannot be used: Model API nope .* not recognized"):
         Sampler(GenerationSettings(), run_seed=1).model("nope/model")
