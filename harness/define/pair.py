@@ -141,7 +141,8 @@ class Generation(BaseModel):
     A variant's settings override its pair's field by field; a setting given on
     the command line (``--max-tokens``, ``--temperature``, ``--stop``,
     ``--system-prompt``) overrides both. ``system_prompt`` is sent as a leading
-    system message. Every setting is part of the draw cache key.
+    system message. Every setting but ``exact`` (how shares are measured, see
+    :mod:`harness.run.exact`) is part of the draw cache key.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -152,6 +153,10 @@ class Generation(BaseModel):
     )
     stop_seqs: tuple[str, ...] | None = None
     system_prompt: str | None = Field(default=None, min_length=1)
+    exact: bool | None = Field(
+        default=None,
+        description="exact mode for this hypothesis (log-probabilities; --exact pins it on)",
+    )
 
     def over(self, base: Generation) -> Generation:
         """These settings, with ``base``'s for the fields left unset."""

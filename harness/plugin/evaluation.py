@@ -120,7 +120,7 @@ def outcome(request: pytest.FixtureRequest, harness_model: str, harness_variant:
     state = request.config.stash[STATE]
     if request.config.getoption("plan"):
         _skip_with_plan(request, claim, state)
-    from harness.run.evaluate import evaluate
+    from harness.run.exact import evaluate_claim
     from harness.run.sampling import ModelStopped
 
     sampler = request.config.stash[DRAWING].sampler_for(state)
@@ -150,7 +150,7 @@ def outcome(request: pytest.FixtureRequest, harness_model: str, harness_variant:
                 progress=_progress(request, state.settings.max_draws),
             )
         else:
-            result = evaluate(
+            result = evaluate_claim(  # sampling, or exact mode where it is on and supported
                 pair,
                 tuple(marker.kwargs["variants"]) if pooled else harness_variant,
                 claim,

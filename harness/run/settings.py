@@ -72,15 +72,15 @@ class Option:
 
 
 #: Generation settings a hypothesis (a prompt pair or a variant) may set for itself.
-HYPOTHESIS_SETTINGS = ("max_tokens", "temperature", "stop_seqs", "system_prompt")
+HYPOTHESIS_SETTINGS = ("max_tokens", "temperature", "stop_seqs", "system_prompt", "exact")
 
 
 class GenerationSettings(BaseModel):
     """Generation settings of a run's draws.
 
-    A hypothesis may set its own ``max_tokens``, ``temperature``, ``stop_seqs``
-    and ``system_prompt`` (:meth:`for_hypothesis`); a setting given on the
-    command line is *pinned* and wins over the hypothesis's own.
+    A hypothesis may set its own ``max_tokens``, ``temperature``, ``stop_seqs``,
+    ``system_prompt`` and ``exact`` (:meth:`for_hypothesis`); a setting given on
+    the command line is *pinned* and wins over the hypothesis's own.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -98,6 +98,17 @@ class GenerationSettings(BaseModel):
     system_prompt: Annotated[
         str | None, Option("system prompt, sent as a leading system message", metavar="TEXT")
     ] = Field(default=None, min_length=1)
+    exact: Annotated[
+        bool,
+        Option(
+            "exact mode: shares from log-probabilities where the model exposes them (fixed-string "
+            "replies exact, the rest sampled), else sampling, said per test",
+            flag=True,
+        ),
+    ] = Field(
+        default=False,
+        description="not part of the draw cache key: exact mode's draws are ordinary draws",
+    )
     pinned: tuple[str, ...] = Field(
         default=(),
         description="settings given on the command line: a hypothesis's own value does not "
