@@ -14,6 +14,12 @@ or from a shell (prints its base URL, then one line per request)::
 
     python -m tests.openai_server --port 8765 --avoidance 0.4
 
+It also serves OpenAI's batch API (``POST /files``, ``POST /batches``, ``GET
+/batches/<id>``, ``GET /files/<id>/content``): a batch is answered at once,
+request by request as above, so inspect-ai's batch mode (``--batch N`` with an
+``openai/...`` model and ``OPENAI_BASE_URL`` pointing here) can be tested;
+``batches`` lists the request count of each batch created.
+
 ``GET /stats`` returns ``{"requests": n, "received": m, "peak_in_flight": k, "seeds": [...]}``.
 
 Fault injection: ``faults`` maps a fault to the share of chat-completion
@@ -55,6 +61,16 @@ from types import TracebackType
 from typing import Any
 
 from harness.models.sim import PROFILES, SimParams, reply_seed, respond
+
+
+def _multipart_file(raw: bytes, content_type: str) -> bytes:
+    """The ``file`` part of a multipart/form-data body."""
+    boundary = content_type.split("boundary=")[-1].strip('"').encode()
+    for part in raw.split(b"--" + boundary):
+        head, _, content = part.partition(b"\r\n\r\n")
+        if b'name="file"' in head:
+            return content.removesuffix(b"\r\n")
+    return b""
 
 
 class _Server(ThreadingHTTPServer):
@@ -109,6 +125,9 @@ class OpenAIServer:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.keys_seen: set[str] = set()
+        self.batches: list[int] = []  # requests per batch created (the batch API)
+        self._files: dict[str, bytes] = {}
+        self._batch_objects: dict[str, dict[str, Any]] = {}
         self._fault_rng = random.Random(fault_seed)
         self._released = threading.Event()  # set on stop: hung requests end
         self._lock = threading.Lock()
@@ -170,6 +189,51 @@ class OpenAIServer:
             },
         }
 
+    def upload(self, content: bytes) -> str:
+        """Keep an uploaded file; its id."""
+        with self._lock:
+            file_id = f"file-{len(self._files) + 1}"
+            self._files[file_id] = content
+        return file_id
+
+    def file(self, file_id: str) -> bytes | None:
+        with self._lock:
+            return self._files.get(file_id)
+
+    def create_batch(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Run a batch of chat completions at once; the batch object, completed."""
+        lines = (self.file(str(body.get("input_file_id"))) or b"").decode().splitlines()
+        out = []
+        for line in filter(None, lines):
+            request = json.loads(line)
+            with self._lock:
+                self.received += 1
+            reply = self.answer(request["body"])
+            response = {"status_code": 200, "request_id": reply["id"], "body": reply}
+            out.append({"id": reply["id"], "custom_id": request["custom_id"], "response": response})
+        output_id = self.upload("".join(json.dumps(o) + "\n" for o in out).encode())
+        with self._lock:
+            self.batches.append(len(out))
+            batch_id = f"batch-{len(self.batches)}"
+            batch = {
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": body.get("endpoint", "/v1/chat/completions"),
+                "input_file_id": body.get("input_file_id"),
+                "completion_window": body.get("completion_window", "24h"),
+                "status": "completed",
+                "created_at": int(time.time()),
+                "output_file_id": output_id,
+                "error_file_id": None,
+                "request_counts": {"total": len(out), "completed": len(out), "failed": 0},
+            }
+            self._batch_objects[batch_id] = batch
+        return batch
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._batch_objects.get(batch_id)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
@@ -196,15 +260,45 @@ class OpenAIServer:
                             "seeds": seeds,
                         }
                     self._send(200, stats)
-                else:
-                    self._send(404, {"error": {"message": f"no route {self.path}"}})
+                    return
+                parts = self.path.rstrip("/").split("/")
+                if len(parts) >= 2 and parts[-2] == "batches" and server.batch(parts[-1]):
+                    self._send(200, server.batch(parts[-1]) or {})
+                    return
+                if len(parts) >= 3 and parts[-1] == "content" and parts[-3] == "files":
+                    content = server.file(parts[-2])
+                    if content is not None:
+                        self._send_raw(200, content, "application/octet-stream")
+                        return
+                self._send(404, {"error": {"message": f"no route {self.path}"}})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                if self.path.rstrip("/").endswith("/files"):  # a batch input file (multipart)
+                    content = _multipart_file(raw, self.headers.get("Content-Type", ""))
+                    file_id = server.upload(content)
+                    created = int(time.time())
+                    self._send(
+                        200,
+                        {
+                            "id": file_id,
+                            "object": "file",
+                            "bytes": len(content),
+                            "created_at": created,
+                            "filename": "batch.jsonl",
+                            "purpose": "batch",
+                            "status": "processed",
+                        },
+                    )
+                    return
                 try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
+                    body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
                     self._send(400, {"error": {"message": "body is not JSON"}})
+                    return
+                if self.path.rstrip("/").endswith("/batches"):
+                    self._send(200, server.create_batch(body))
                     return
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
@@ -265,9 +359,9 @@ class OpenAIServer:
                     print(f"{server.requests} seed={body.get('seed')}", flush=True)
                 self._send(200, reply)
 
-            def _send_raw(self, status: int, data: bytes) -> None:
+            def _send_raw(self, status: int, data: bytes, kind: str = "application/json") -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -284,3 +284,20 @@ def test_a_wrong_port_stops_the_model_quickly_naming_the_url(
         sampler.draws("openai-api/loop/m", PROMPT, 8)
     assert time.monotonic() - started < 30
     assert "cannot connect to http://127.0.0.1:9/v1" in stopped.value.line
+
+
+@pytest.mark.subprocess
+def test_batch_mode_draws_through_the_provider_batch_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--batch 16``: the 16 draws of a round go out as one OpenAI batch, same replies."""
+    with OpenAIServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "loopback-test-key")
+        model, args = "openai/gpt-4o-mini", {"openai/gpt-4o-mini": {"responses_api": False}}
+        direct = Sampler(GenerationSettings(), run_seed=5, model_args=args)
+        expected = direct.draws_many(model, [PROMPT, OTHER], 8)
+        assert server.batches == [] and server.received == 16
+        batched = Sampler(GenerationSettings(batch=16), run_seed=5, model_args=args)
+        got = batched.draws_many(model, [PROMPT, OTHER], 8)
+        assert server.batches == [16] and server.received == 32
+    assert [[d.text for d in arm] for arm in got] == [[d.text for d in arm] for arm in expected]
+    assert batched.usage[model].calls == 16 and batched.usage[model].errors == 0
