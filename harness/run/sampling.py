@@ -15,13 +15,14 @@ within a batch; ``--max-connections`` bounds the parallelism.
 Every HTTP request is one counted call: inspect-ai's retries and the provider
 SDK's are turned off, and the harness retries a failed request itself (up to
 ``--max-retries``, with a short backoff), checking the budget before each.
-A request unanswered after ``--timeout`` seconds is abandoned and retried; one
-unanswered after ``--hedge`` times the model's median reply time is re-sent
-alongside (same seed, first reply wins), so a few hung requests do not hold a
-whole batch. An error that retrying cannot fix (401, 403, 404, a missing key,
-an unknown model, a server that refuses every connection) stops the model: its
-draws raise :class:`ModelStopped` with one line saying why. Every error text
-kept is scrubbed of known secrets (:func:`harness.report.redact.scrub`).
+A request unanswered after ``--timeout`` seconds is abandoned and retried; a
+straggler (``--hedge`` times older than the slowest reply of its batch, the
+batch silent since) is re-sent alongside (same seed, first reply wins), so a
+few hung requests do not hold a whole batch. An error that retrying cannot
+fix (401, 403, 404, a missing key, an unknown model, a server that refuses
+every connection) stops the model: its draws raise :class:`ModelStopped` with
+one line saying why. Every error text kept is scrubbed of known secrets
+(:func:`harness.report.redact.scrub`).
 """
 
 from __future__ import annotations
