@@ -155,8 +155,9 @@ class LocalSource:
 
     kind = "local"
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: Any, sampler: Sampler | None = None) -> None:
         self.api = api
+        self.sampler = sampler  # for its cache folder: tables are kept beside the draws
 
     def sampling(self, gen: GenerationSettings) -> Any:
         from inspect_ai.model import GenerateConfig
@@ -190,7 +191,43 @@ class LocalSource:
         arm: Arm,
         texts: Sequence[str] = (),
     ) -> FirstToken:
-        """The arm's first-token table (and, with ``texts``, their exact probabilities)."""
+        """The arm's first-token table (and, with ``texts``, their exact probabilities); kept
+        in the draw cache's folder, keyed by the model file, the request and the arm."""
+        key = self._key(messages, gen, arm, texts)
+        cached = _read_cache(self.sampler, key) if self.sampler is not None else None
+        if cached is not None:
+            return FirstToken.model_validate(cached)
+        table = self._compute(messages, gen, arm, texts)
+        if self.sampler is not None:
+            _write_cache(self.sampler, key, table.model_dump(mode="json"))
+        return table
+
+    def _key(
+        self, messages: tuple[Message, ...], gen: GenerationSettings, arm: Arm, texts: Sequence[str]
+    ) -> str:
+        path = Path(self.api.path)
+        stat = path.stat()
+        blob = json.dumps(
+            {
+                "model": [
+                    str(path),
+                    stat.st_size,
+                    stat.st_mtime_ns,
+                    self.api.n_ctx,
+                    self.api.n_threads,
+                ],
+                "messages": [m.model_dump() for m in messages],
+                "sampling": repr(self.sampling(gen)),
+                "texts": list(texts),
+                "arm": arm.model_dump(mode="json"),
+            },
+            sort_keys=True,
+        )
+        return "local-" + hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+    def _compute(
+        self, messages: tuple[Message, ...], gen: GenerationSettings, arm: Arm, texts: Sequence[str]
+    ) -> FirstToken:
         from harness.models.logprobs import local_model, vocabulary
 
         scores = self.scores(messages, gen, texts)
@@ -428,7 +465,7 @@ def source_for(sampler: Sampler, model: str) -> tuple[LocalSource | ApiSource | 
     if is_simulated(model):
         return None, "a simulated model has no log-probabilities"
     if model.startswith("local/"):
-        return LocalSource(sampler.model(model).api), ""
+        return LocalSource(sampler.model(model).api, sampler), ""
     return ApiSource(sampler, model), ""
 
 
@@ -492,11 +529,17 @@ def evaluate_claim(
         progress=progress,
     )
     arms = outcome.arms
+    missing: list[str] = []
     if not pooled and source is not None and (isinstance(source, LocalSource) or gen.exact):
-        arms = [_with_table(a, variant, gen, source) for a in arms]
+        tabled = [_with_table(a, variant, gen, source) for a in arms]
+        arms = [a for a, _ in tabled]
+        missing = list(dict.fromkeys(w for _, w in tabled if w))
     note = None
     if gen.exact:
-        note = ExactNote(mode="sampling", note=f"exact mode fell back to sampling: {why}")
+        text = f"exact mode fell back to sampling: {why}"
+        if missing:
+            text += f"; no first-token table: {'; '.join(missing)}"
+        note = ExactNote(mode="sampling", note=text)
     return outcome.model_copy(update={"arms": arms, "exact": note})
 
 
@@ -505,20 +548,22 @@ def _with_table(
     variant: ResolvedVariant,
     gen: GenerationSettings,
     source: LocalSource | ApiSource,
-) -> ArmResult:
+) -> tuple[ArmResult, str]:
+    """The arm with its first-token table, or unchanged and why there is none."""
     messages = request_messages(variant, arm.arm, gen)
     try:
         if isinstance(source, LocalSource):
-            if source.supports(messages) is not None:
-                return arm
-            table: FirstToken | str = source.first_token(messages, gen, variant.arm(arm.arm))
+            why = source.supports(messages)
+            table: FirstToken | str = (
+                why if why is not None else source.first_token(messages, gen, variant.arm(arm.arm))
+            )
         else:
             table = source.first_token(messages, gen, variant.arm(arm.arm))
     except Exception as exc:  # a table is extra information: never fail a test for it
         table = f"{type(exc).__name__}: {exc}"
     if isinstance(table, str):
-        return arm
-    return arm.model_copy(update={"first_token": table})
+        return arm, table
+    return arm.model_copy(update={"first_token": table}), ""
 
 
 def _exact(

@@ -109,7 +109,7 @@ def test_distribution_is_llama_cpps_sampler_chain(local: object, sampling: Sampl
 
 @pytest.mark.subprocess
 def test_replies_sum_every_tokenization_and_bound_the_rest(local: object) -> None:
-    """"zero" has several tokenizations: all are summed, the non-canonical ones carry almost
+    """The reply "zero" has several tokenizations: all are summed, the other ones carry almost
     nothing, and the mass of paths not followed is bounded and small."""
     gen = GenerationSettings()
     scores = local.scores(FEW_SHOT, gen, FIXED)  # type: ignore[attr-defined]

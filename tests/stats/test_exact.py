@@ -68,7 +68,8 @@ def test_the_observation_mean_has_the_sign_of_the_gate_mean_minus_the_edge(gate:
 def test_fixed_strings_alone_decide_with_no_sampling_error() -> None:
     """An arm whose replies are all fixed strings has exact shares: PASS unless the value lies
     in the forbidden region (the indifference zone passes too)."""
-    cases = {0.5: Decision.PASS, 0.3: Decision.PASS, 0.2: Decision.FAIL}  # allowed >= .4, bad <= .25
+    # allowed 0.4 or more, forbidden 0.25 or less; 0.3 is in the indifference zone
+    cases = {0.5: Decision.PASS, 0.3: Decision.PASS, 0.2: Decision.FAIL}
     for share, expected in cases.items():
         arm = ArmSplit((1 - share, share, 0.0, 0.0), 0.0)
         d = design([SHARE], ["treatment"], 0.05, 0.1, 0.5)
