@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness.define.classifiers import OFF_PROTOCOL
+from harness.report import first_token
 from harness.report.charts import chart, gate_mark, gate_name
 from harness.report.explain import HEADLINES
 from harness.report.files import write_text
@@ -169,6 +170,7 @@ def _outcome_view(outcome: Outcome, index: int) -> dict[str, Any]:
         "beta": f"{outcome.beta:g}",
         "seed": outcome.seed,
         "cost": "",
+        "first_token": first_token.fragment(outcome),  # markup; model text escaped inside
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.report import first_token
 from harness.report.labels import headline_share, model_of, node_name, row_label, variant_of
 from harness.report.progress import duration
 from harness.results.costs import PriceTable, cost_label
@@ -77,7 +78,7 @@ def summary_lines(results: RunResults) -> list[str]:
         f"(Bonferroni: {results.settings.alpha / max(1, results.family_size):.3g} each), "
         f"beta {results.settings.beta:g}, seed {results.settings.seed}"
     )
-    return lines
+    return lines + first_token.terminal_lines(results)
 
 
 def _shown(path: Path, cwd: Path) -> str:
