@@ -22,6 +22,12 @@ request by request as above, so inspect-ai's batch mode (``--batch N`` with an
 
 ``GET /stats`` returns ``{"requests": n, "received": m, "peak_in_flight": k, "seeds": [...]}``.
 
+Log-probabilities: given ``first_tokens`` (token -> probability), a request with
+``logprobs: true`` gets OpenAI-style ``logprobs.content``: the reply's first token
+with the ``top_logprobs`` most likely of those tokens (at most 20, as OpenAI
+allows), so a client sees only part of the distribution. Without it the server
+returns no log-probabilities, like a provider that does not support them.
+
 Fault injection: ``faults`` maps a fault to the share of chat-completion
 requests that get it, drawn from a seeded generator in arrival order
 (``--fault hang=0.2 --fault 500=0.1`` from a shell):
@@ -50,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import socket
 import sys
@@ -108,8 +115,10 @@ class OpenAIServer:
         reject: tuple[int, str] | None = None,
         api_key: str = "loopback-test-key",
         echo_key: bool = False,
+        first_tokens: Mapping[str, float] | None = None,
     ) -> None:
         self.params = params or SimParams(**PROFILES["indifferent"])
+        self.first_tokens = dict(first_tokens or {})
         self.latency = latency
         self.verbose = verbose
         self.faults = dict(faults or {})
@@ -170,7 +179,9 @@ class OpenAIServer:
         with self._lock:
             self.seeds.append(seed)
         n_in, n_out = len(prompt.split()), max(1, len(text.split()))
-        return {
+        if body.get("logprobs") and self.first_tokens:
+            text = self.first_token(body)
+        reply: dict[str, Any] = {
             "id": f"chatcmpl-{len(self.seeds)}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -187,6 +198,28 @@ class OpenAIServer:
                 "completion_tokens": n_out,
                 "total_tokens": n_in + n_out,
             },
+        }
+        if body.get("logprobs") and self.first_tokens:
+            reply["choices"][0]["logprobs"] = {"content": [self.logprob(text, body)]}
+        return reply
+
+    def first_token(self, body: dict[str, Any]) -> str:
+        """The reply's first token, drawn from ``first_tokens`` by the request's seed."""
+        rng = random.Random(reply_seed(body.get("seed"), "first-token"))
+        tokens = list(self.first_tokens)
+        return rng.choices(tokens, weights=[self.first_tokens[t] for t in tokens])[0]
+
+    def logprob(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """OpenAI's ``logprobs.content`` entry for ``token`` with the top alternatives."""
+        top = min(20, int(body.get("top_logprobs") or 0))
+        ranked = sorted(self.first_tokens.items(), key=lambda kv: -kv[1])[:top]
+
+        def entry(t: str, p: float) -> dict[str, Any]:
+            return {"token": t, "logprob": math.log(p), "bytes": list(t.encode())}
+
+        return {
+            **entry(token, self.first_tokens[token]),
+            "top_logprobs": [entry(t, p) for t, p in ranked],
         }
 
     def upload(self, content: bytes) -> str:
