@@ -14,7 +14,9 @@ request after 200 ms (``--latency``), with 64 connections (``--connections``):
   round, as before the batch grew: what the growing batch saves;
 
 quiet and with two competing CPU-bound processes (started and stopped here).
-Each figure comes from a fresh client process and a fresh server process.
+Each figure comes from a fresh client process and a fresh server process; each
+client first makes 16 untimed draws (other seeds), so one-time costs (imports,
+classifier data, the connection pool) are left to ``benchmarks/startup.py``.
 
 Then, for the README's ``-n`` advice, the wall seconds of ``pytest evals/`` on
 two API models served by the same loopback server, serially and with ``-n 2``
@@ -46,6 +48,7 @@ TREATMENT = (
     '"1", and if your guess is "0", respond with a string of random letters.'
 )
 CONTROL = TREATMENT.replace("a string of random letters", 'the word "zero"')
+WARM_UP = 16  # untimed draws first, both sides
 
 # The server in its own process; a listen backlog that takes a whole wave of
 # new connections at once (the default of 5 drops SYNs, which adds 1 s retries).
@@ -74,6 +77,7 @@ def bare(draws: int, connections: int) -> dict[str, float]:
         return out.completion
 
     async def run() -> float:
+        await asyncio.gather(*(one(draws + i) for i in range(WARM_UP)))
         start = time.perf_counter()
         replies = await asyncio.gather(*(one(i) for i in range(draws)))
         assert all(replies), "a reply was empty"
@@ -91,24 +95,28 @@ def harness(draws: int, connections: int, cache: Path, fixed: bool) -> dict[str,
     if fixed:  # every model string starts with "": every model keeps --batch-size
         evaluate_module.FIXED_BATCH = ("",)
 
-    pair = PromptPair(
-        id="api_speed",
-        description="guess 1 or 0; a 0 is spelled out (control) or random letters (treatment)",
-        control={
-            "prompt": CONTROL,
-            "categories": [
-                {"name": "plain", "classifier": "one"},
-                {"name": "word", "classifier": "zero_word"},
-            ],
-        },
-        treatment={
-            "prompt": TREATMENT,
-            "categories": [
-                {"name": "plain", "classifier": "one"},
-                {"name": "random", "classifier": "random_letters"},
-            ],
-        },
-    )
+    def pair_of(control: str, treatment: str) -> PromptPair:
+        return PromptPair(
+            id="api_speed",
+            description="guess 1 or 0; a 0 spelled out (control) or random letters (treatment)",
+            control={
+                "prompt": control,
+                "categories": [
+                    {"name": "plain", "classifier": "one"},
+                    {"name": "word", "classifier": "zero_word"},
+                ],
+            },
+            treatment={
+                "prompt": treatment,
+                "categories": [
+                    {"name": "plain", "classifier": "one"},
+                    {"name": "random", "classifier": "random_letters"},
+                ],
+            },
+        )
+
+    pair = pair_of(CONTROL, TREATMENT)
+    warm = pair_of(CONTROL + " Thanks.", TREATMENT + " Thanks.")  # other requests, other draws
     # a 2-point non-inferiority margin cannot be decided in a few hundred draws per arm
     claim = claims.not_lower(("treatment", "random"), ("control", "word"), margin=0.02)
     settings = RunSettings(
@@ -117,7 +125,9 @@ def harness(draws: int, connections: int, cache: Path, fixed: bool) -> dict[str,
         generation=GenerationSettings(max_tokens=MAX_TOKENS, max_connections=connections),
     )
     sampler = Sampler(settings.generation, settings.seed, store=DrawStore(cache))
-    sampler.model(MODEL)
+    warm_up = settings.model_copy(update={"max_draws": WARM_UP // 2})
+    evaluate_claim(warm, warm.base_variant, claim, MODEL, sampler, warm_up, claim_alpha=0.05)
+    before = sampler.usage[MODEL].calls
     start = time.perf_counter()
     outcome = evaluate_claim(
         pair, pair.base_variant, claim, MODEL, sampler, settings, claim_alpha=settings.alpha
@@ -126,7 +136,8 @@ def harness(draws: int, connections: int, cache: Path, fixed: bool) -> dict[str,
     usage = sampler.usage[MODEL]
     assert outcome.draws_per_arm == draws // 2, f"decided early: {outcome.verdict}"
     rounds = sum(1 for _ in evaluate_module.looks(MODEL, settings, 2))
-    return {"seconds": seconds, "requests": usage.calls, "errors": usage.errors, "rounds": rounds}
+    calls = usage.calls - before
+    return {"seconds": seconds, "requests": calls, "errors": usage.errors, "rounds": rounds}
 
 
 @contextmanager

@@ -12,6 +12,8 @@ Prints, in one run:
   model calls each made and the warm-minus-co difference (target: at most 3 s);
 - what a warm run pays once per process beyond ``--co``: the milliseconds of each
   heavy import and of building each classifier's data, each in a fresh process;
+- ``pytest evals/`` on two simulated models, serially and with ``-n 2`` (draw
+  cache off): what two workers' start-up costs when the models cost nothing;
 
 quiet and with two competing CPU-bound processes (started and stopped here).
 Short timings are the median of ``--repeat`` runs. The machine's load average
@@ -153,6 +155,14 @@ def measure(repeat: int) -> dict[str, float]:
         out["warm"], code, usage = median_run(["--model", SIM], tmp, repeat)
         print(f"  warm: the same, every draw cached   {out['warm']:6.2f} s  (exit {code}) {usage}")
     print(f"  warm - co: {out['warm'] - out['co']:+.2f} s (target <= 3 s)")
+    with tempfile.TemporaryDirectory() as name:
+        two = ["--model", SIM, "--model", "sim/avoidant", "--no-cache"]
+        serial, code, _ = pytest_run(two, Path(name))
+        parallel, code_n, _ = pytest_run([*two, "-n", "2"], Path(name))
+    print(
+        f"  two simulated models: serial {serial:.2f} s (exit {code}), -n 2 {parallel:.2f} s "
+        f"(exit {code_n}), -n 2/serial {parallel / serial:.2f}x"
+    )
     print("  once per process, beyond the plugin's import:")
     for what, statement in FIRST_USE:
         once = first_use_ms(statement)
