@@ -3,7 +3,7 @@
 Every field of :class:`harness.run.settings.RunSettings` marked with an
 :class:`~harness.run.settings.Option` becomes ``--<name>`` and ini
 ``harness_<name>`` here, with its help text and default; the values are
-resolved by :func:`harness.run.settings.resolve`. Bad values stop the run with
+resolved by :func:`harness.run.sources.resolve`. Bad values stop the run with
 a one-line usage error naming the option or key. ``pytest_configure`` turns
 them into the run's :class:`~harness.plugin.state.RunState`.
 """
@@ -18,15 +18,8 @@ import pytest
 
 from harness.define.behavior import MARKER
 from harness.plugin.state import STATE, RunState, is_worker
-from harness.run.settings import (
-    RunSettings,
-    Setting,
-    SettingsError,
-    harness_table,
-    pyproject_path,
-    resolve,
-    settings,
-)
+from harness.run.settings import RunSettings, SettingsError
+from harness.run.sources import Setting, harness_table, pyproject_path, resolve, settings
 
 _TABLE = pytest.StashKey[dict[str, Any]]()
 

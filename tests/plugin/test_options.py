@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.run.settings import (
-    RunSettings,
-    SettingsError,
-    harness_table,
-    pyproject_path,
-    resolve,
-    settings,
-)
+from harness.run.settings import RunSettings, SettingsError
+from harness.run.sources import harness_table, pyproject_path, resolve, settings
 from tests.conftest import ROOT, evals_project
 
 AVOID_NONE = "sim/indifferent:avoidance=0.0"

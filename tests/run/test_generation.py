@@ -21,7 +21,8 @@ from harness.define.classifiers import classify
 from harness.run.cache import DrawStore
 from harness.run.evaluate import evaluate
 from harness.run.sampling import request_key
-from harness.run.settings import RunSettings, resolve
+from harness.run.settings import RunSettings
+from harness.run.sources import resolve
 
 PROMPT = (Message(content='Guess "1" or "0".'),)
 #: (model name, seed) -> (config, messages) of the last request seen.
