@@ -79,9 +79,10 @@ LITERALS = {"one": "1", "digit_zero": "0", "zero_word": "zero", "one_word": "one
 _PLAIN_WORD = re.compile(r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*")
 #: Top alternatives listed in a first-token table; alternatives asked of an API (its maximum).
 TOP_TOKENS, API_TOP_LOGPROBS = 12, 20
-#: Arms whose non-fixed mass is below this are not sampled when another arm of the same gate
-#: is: their unknown part enters at its worst case (sampling them would cost 1/R draws each).
-SAMPLE_FLOOR = 0.02
+#: An arm of a two-arm gate whose non-fixed mass is at most this share of the gate's margin
+#: is not sampled when the other arm is: its unknown part enters at its worst case, which
+#: moves the gate's edges by about that mass (sampling it would cost 1/R draws per reply).
+WORST_CASE_SHARE = 0.5
 
 
 def literal(category: Category) -> str | None:
@@ -638,9 +639,9 @@ def _split(table: FirstToken, arm: Arm) -> ArmSplit:
 def _choose(d: Design, splits: dict[str, ArmSplit], walked: ExactWalk) -> dict[str, ArmSplit]:
     """Which arms' non-fixed replies to sample, given the gates the exact part left open.
 
-    An arm of an undecided gate is sampled unless its non-fixed mass is below
-    :data:`SAMPLE_FLOOR` and another arm of that gate is sampled instead (its
-    unknown part then enters at its worst case). While NONCOMPLIANT is still
+    An arm of an undecided gate is sampled unless its non-fixed mass is at most
+    :data:`WORST_CASE_SHARE` of the gate's margin and the gate's other arm is
+    sampled instead (its unknown part then enters at its worst case). While NONCOMPLIANT is still
     possible (no arm certainly compliant), arms not yet shown off-protocol are
     sampled too.
     """
@@ -651,7 +652,8 @@ def _choose(d: Design, splits: dict[str, ArmSplit], walked: ExactWalk) -> dict[s
         g = o.gate
         arms = [g.arm] if g.control_arm in (None, g.arm) else [g.arm, g.control_arm]
         live = [a for a in arms if splits[a].remainder > 0.0]
-        wanted.update([a for a in live if splits[a].remainder >= SAMPLE_FLOOR] or live)
+        small = WORST_CASE_SHARE * abs(g.allowed - g.forbidden)
+        wanted.update([a for a in live if splits[a].remainder > small] or live)
     checks = exact_design(d.gates, d.tests, d.compliance, splits).compliance
     if checks and not any(t.exact == "never" for t in checks.values()):
         wanted.update(a for a, t in checks.items() if t.exact is None)
