@@ -17,10 +17,12 @@ quiet and with two competing CPU-bound processes (started and stopped here).
 Each figure comes from a fresh client process and a fresh server process; each
 client first makes 16 untimed draws (other seeds), so one-time costs (imports,
 classifier data, the connection pool) are left to ``benchmarks/startup.py``.
+The three kinds are measured in turn ``--repeat`` times and each figure is the
+median, so a burst of other work on the machine does not land on one kind only.
 
 Then, for the README's ``-n`` advice, the wall seconds of ``pytest evals/`` on
 two API models served by the same loopback server, serially and with ``-n 2``
-(one worker per model), draw cache off.
+(one worker per model), draw cache off (median of ``--repeat``, in turn).
 
 Run: .venv/bin/python benchmarks/api_speed.py [--draws 1000] [--latency 0.2] [--connections 64]
 """
@@ -53,13 +55,15 @@ WARM_UP = 16  # untimed draws first, both sides
 # The server in its own process; a listen backlog that takes a whole wave of
 # new connections at once (the default of 5 drops SYNs, which adds 1 s retries).
 SERVER = """
-import sys, time
+import os, sys, time
 from http.server import ThreadingHTTPServer
 ThreadingHTTPServer.request_queue_size = 1024
 from tests.openai_server import OpenAIServer
+parent = os.getppid()
 server = OpenAIServer(latency=float(sys.argv[1])).start()
 print(server.base_url, flush=True)
-time.sleep(24 * 3600)
+while os.getppid() == parent:  # ends with the benchmark, even if that one is killed
+    time.sleep(1)
 """
 
 
@@ -158,10 +162,20 @@ def server(latency: float) -> Iterator[str]:
         proc.wait()
 
 
+# A CPU-bound loop that ends with the script that started it, even if that one is killed.
+SPIN = """
+import os
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
+
+
 @contextmanager
 def busy(processes: int) -> Iterator[None]:
     """``processes`` CPU-bound processes running for the duration of the block."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(processes)]
     try:
         time.sleep(0.5)
         yield
@@ -203,11 +217,17 @@ def suite(workers: int, args: argparse.Namespace) -> tuple[float, int]:
         return time.perf_counter() - start, proc.returncode
 
 
+def median(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median time (its other fields with it)."""
+    return sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1000, help="requests in all (even)")
     parser.add_argument("--latency", type=float, default=0.2, help="server seconds per request")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of the three (median)")
     parser.add_argument("--quiet-only", action="store_true", help="skip the busy-CPU block")
     parser.add_argument("--no-suite", action="store_true", help="skip the -n 2 comparison")
     parser.add_argument("--one", choices=["harness", "fixed", "bare"], help=argparse.SUPPRESS)
@@ -233,11 +253,13 @@ def main() -> None:
     for label, procs in (("quiet", 0), ("busy", 2)):
         if args.quiet_only and procs:
             continue
+        runs: dict[str, list[dict[str, float]]] = {"bare": [], "harness": [], "fixed": []}
         with busy(procs):
             load = os.getloadavg()[0]
-            b = measure("bare", args)
-            h = measure("harness", args)
-            f = measure("fixed", args)
+            for _ in range(args.repeat):
+                for kind, found in runs.items():
+                    found.append(measure(kind, args))
+        b, h, f = (median(r) for r in runs.values())
         rounds = f"{int(h['rounds'])}/{int(f['rounds'])}"
         print(
             f"{label:8}{load:>6.1f}{b['seconds']:>8.2f}s{h['seconds']:>9.2f}s"
@@ -247,8 +269,12 @@ def main() -> None:
 
     if args.no_suite:
         return
-    serial, code_serial = suite(0, args)
-    parallel, code_parallel = suite(2, args)
+    timings: dict[int, list[tuple[float, int]]] = {0: [], 2: []}
+    for _ in range(args.repeat):
+        for workers, suite_runs in timings.items():
+            suite_runs.append(suite(workers, args))
+    serial, code_serial = sorted(timings[0])[args.repeat // 2]
+    parallel, code_parallel = sorted(timings[2])[args.repeat // 2]
     print(
         f"pytest evals/ on two API models: serial {serial:.1f} s (exit {code_serial}), "
         f"-n 2 {parallel:.1f} s (exit {code_parallel}), -n 2/serial {parallel / serial:.2f}x"

@@ -16,8 +16,10 @@ Prints, in one run:
   cache off): what two workers' start-up costs when the models cost nothing;
 
 quiet and with two competing CPU-bound processes (started and stopped here).
-Short timings are the median of ``--repeat`` runs. The machine's load average
-is printed with each block: other work on the machine shows in the figures.
+Every timing is the median of ``--repeat`` runs, taken in turn with the others
+it is compared with (co, plan and warm; serial and ``-n 2``), so a burst of
+other work on the machine lands on all of them alike. The machine's load
+average is printed with each block.
 
 Run: .venv/bin/python benchmarks/startup.py [--repeat 3] [--quiet-only]
 """
@@ -27,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,16 +117,20 @@ def pytest_run(args: list[str], tmp: Path) -> tuple[float, int, dict[str, int] |
     return seconds, proc.returncode, usage
 
 
-def median_run(args: list[str], tmp: Path, repeat: int) -> tuple[float, int, dict[str, int] | None]:
-    runs = [pytest_run(args, tmp) for _ in range(repeat)]
-    seconds = statistics.median(r[0] for r in runs)
-    return seconds, runs[-1][1], runs[-1][2]
+# A CPU-bound loop that ends with the script that started it, even if that one is killed.
+SPIN = """
+import os
+parent = os.getppid()
+while os.getppid() == parent:
+    for _ in range(1_000_000):
+        pass
+"""
 
 
 @contextmanager
 def busy(processes: int) -> Iterator[None]:
     """``processes`` CPU-bound processes running for the duration of the block."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(processes)]
     try:
         time.sleep(0.5)
         yield
@@ -145,20 +150,32 @@ def measure(repeat: int) -> dict[str, float]:
         print(f"  import {module:<16} {ms:7.0f} ms   heavy libraries: {heavy}")
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        out["co"], code, _ = median_run(["--co"], tmp, repeat)
-        print(f"  pytest evals/ --co               {out['co']:6.2f} s  (exit {code})")
-        out["plan"], code, _ = median_run(["--plan", "--model", SIM], tmp, repeat)
-        print(f"  pytest evals/ --plan             {out['plan']:6.2f} s  (exit {code})")
-        out["cold"], code, usage = pytest_run(["--model", SIM], tmp)
+        colds = [pytest_run(["--model", SIM], Path(name) / str(i)) for i in range(repeat)]
+        out["cold"], code, usage = sorted(colds, key=lambda r: r[0])[repeat // 2]
         print(f"  cold: pytest evals/ --model {SIM}  {out['cold']:6.2f} s  (exit {code}) {usage}")
-        out["warm"], code, usage = median_run(["--model", SIM], tmp, repeat)
-        print(f"  warm: the same, every draw cached   {out['warm']:6.2f} s  (exit {code}) {usage}")
+        warm = Path(name) / str(repeat - 1)  # every draw of that run is cached now
+        kinds = {"co": ["--co"], "plan": ["--plan", "--model", SIM], "warm": ["--model", SIM]}
+        runs: dict[str, list[tuple[float, int, dict[str, int] | None]]] = {k: [] for k in kinds}
+        for _ in range(repeat):  # in turn, so a burst of other work hits all three alike
+            for kind, args in kinds.items():
+                runs[kind].append(pytest_run(args, warm))
+        found = {k: sorted(r, key=lambda x: x[0])[repeat // 2] for k, r in runs.items()}
+        out.update({k: v[0] for k, v in found.items()})
+    print(f"  pytest evals/ --co               {out['co']:6.2f} s  (exit {found['co'][1]})")
+    print(f"  pytest evals/ --plan             {out['plan']:6.2f} s  (exit {found['plan'][1]})")
+    print(
+        f"  warm: every draw cached           {out['warm']:6.2f} s  (exit {found['warm'][1]}) "
+        f"{found['warm'][2]}"
+    )
     print(f"  warm - co: {out['warm'] - out['co']:+.2f} s (target <= 3 s)")
     with tempfile.TemporaryDirectory() as name:
         two = ["--model", SIM, "--model", "sim/avoidant", "--no-cache"]
-        serial, code, _ = pytest_run(two, Path(name))
-        parallel, code_n, _ = pytest_run([*two, "-n", "2"], Path(name))
+        pairs = [
+            (pytest_run(two, Path(name))[:2], pytest_run([*two, "-n", "2"], Path(name))[:2])
+            for _ in range(repeat)
+        ]
+    serial, code = sorted(p[0] for p in pairs)[repeat // 2]
+    parallel, code_n = sorted(p[1] for p in pairs)[repeat // 2]
     print(
         f"  two simulated models: serial {serial:.2f} s (exit {code}), -n 2 {parallel:.2f} s "
         f"(exit {code_n}), -n 2/serial {parallel / serial:.2f}x"
