@@ -1,4 +1,4 @@
-"""Exact probabilities from a local model's logits (``harness.models.logprobs``).
+"""Exact probabilities from a local model's logits (``harness.models.logits``, ``.logprobs``).
 
 The pure parts run in the fast suite; the ones that load the embedded model
 are marked ``subprocess``, and the agreement with 2,000 real draws ``slow``.
@@ -11,7 +11,7 @@ import pytest
 
 from harness.define.pair import Message
 from harness.models.llama_batch import Sampling
-from harness.models.logprobs import next_token_probs
+from harness.models.logits import next_token_probs
 from harness.run.settings import GenerationSettings
 from harness.stats.intervals import jeffreys
 
@@ -72,7 +72,8 @@ def test_distribution_is_llama_cpps_sampler_chain(local: object, sampling: Sampl
 
     import llama_cpp as lc
 
-    from harness.models.logprobs import LogitScorer, local_model, local_prompt
+    from harness.models.logits import LogitScorer
+    from harness.models.logprobs import local_model, local_prompt
 
     api = local.api  # type: ignore[attr-defined]
     llm = local_model(api)
@@ -126,7 +127,8 @@ def test_replies_sum_every_tokenization_and_bound_the_rest(local: object) -> Non
 
 @pytest.mark.subprocess
 def test_scoring_rows_match_any_batch_under_64(local: object) -> None:
-    from harness.models.logprobs import LogitScorer, local_model, local_prompt
+    from harness.models.logits import LogitScorer
+    from harness.models.logprobs import local_model, local_prompt
 
     api = local.api  # type: ignore[attr-defined]
     scorer = LogitScorer(local_model(api), api.n_ctx, api.n_threads)

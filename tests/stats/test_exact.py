@@ -7,14 +7,8 @@ import pytest
 
 from harness.stats.decision import Decision
 from harness.stats.design import design
-from harness.stats.exact import (
-    ArmSplit,
-    Sample,
-    exact_design,
-    gate_pair,
-    gate_range,
-    walk,
-)
+from harness.stats.exact import ArmSplit, exact_design, gate_pair, gate_range
+from harness.stats.exact_walk import Sample, walk
 from harness.stats.gates import OFF, Gate
 from harness.stats.sequential import GateTests
 
