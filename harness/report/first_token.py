@@ -150,8 +150,9 @@ def fragment(outcome: Outcome) -> Markup:
 
 
 def terminal_lines(results: RunResults) -> list[str]:
-    """One line per prompt with a first-token table (each model, variant and arm once)."""
-    lines: list[str] = []
+    """How exact mode decided (when it was asked for), then one line per prompt with a
+    first-token table (each model, variant and arm once)."""
+    lines = exact_lines(results)
     seen: set[tuple[str, str, str]] = set()
     for o in results.outcomes:
         for arm in o.arms:
@@ -165,6 +166,27 @@ def terminal_lines(results: RunResults) -> list[str]:
         more = len(lines) - TERMINAL_LINES
         lines = [*lines[:TERMINAL_LINES], f"first token: {more} more prompts in the report"]
     return lines
+
+
+def exact_lines(results: RunResults) -> list[str]:
+    """``exact mode: 8 exact (no sampling error), 2 exact plus sampled replies, 3 sampled``,
+    and each distinct reason a test fell back to sampling, with how many tests it was."""
+    notes = [o.exact for o in results.outcomes if o.exact is not None]
+    if not notes:
+        return []
+    counts = {mode: sum(n.mode == mode for n in notes) for mode in ("exact", "mixed", "sampling")}
+    words = {
+        "exact": "exact (no sampling error)",
+        "mixed": "exact plus sampled non-fixed replies",
+        "sampling": "sampled",
+    }
+    out = ["exact mode: " + ", ".join(f"{n} {words[m]}" for m, n in counts.items() if n)]
+    reasons: dict[str, int] = {}
+    for n in notes:
+        if n.mode == "sampling":
+            reasons[n.note] = reasons.get(n.note, 0) + 1
+    out += [f"  {k} ({v} test{'s' if v > 1 else ''})" for k, v in reasons.items()]
+    return out
 
 
 def line(table: FirstToken) -> str:

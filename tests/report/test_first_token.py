@@ -127,8 +127,18 @@ def test_an_outcome_without_tables_adds_nothing(outcome: Outcome) -> None:
     assert str(fragment(bare.model_copy(update={"exact": None}))) == ""
 
 
+def test_terminal_says_how_exact_mode_decided_and_where_it_fell_back(outcome: Outcome) -> None:
+    fell_back = outcome.model_copy(
+        update={"exact": ExactNote(mode="sampling", note="exact mode fell back to sampling: x")}
+    )
+    results = _results(outcome).model_copy(update={"outcomes": [outcome, fell_back, fell_back]})
+    lines = terminal_lines(results)
+    assert lines[0] == "exact mode: 1 exact plus sampled non-fixed replies, 2 sampled"
+    assert lines[1] == "  exact mode fell back to sampling: x (2 tests)"
+
+
 def test_terminal_line_per_prompt(outcome: Outcome) -> None:
-    lines = terminal_lines(_results(outcome))
+    lines = terminal_lines(_results(outcome))[1:]
     assert len(lines) == 2
     control, treatment = sorted(lines)
     assert treatment.startswith("first token sim/indifferent [original] treatment: 1 60.0%, x 27")
