@@ -153,15 +153,16 @@ def terminal_lines(results: RunResults) -> list[str]:
     """How exact mode decided (when it was asked for), then one line per prompt with a
     first-token table (each model, variant and arm once)."""
     lines = exact_lines(results)
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[str, str, str, str]] = set()
     for o in results.outcomes:
         for arm in o.arms:
             table = arm.first_token
-            key = (o.model, o.variant, arm.arm)
+            key = (o.model, o.hypothesis, o.variant, arm.arm)
             if table is None or key in seen:
                 continue
             seen.add(key)
-            lines.append(f"first token {o.model} [{o.variant}] {arm.arm}: {line(table)}")
+            where = f"{o.model} {o.hypothesis}[{o.variant}] {arm.arm}"
+            lines.append(f"first token {where}: {line(table)}")
     if len(lines) > TERMINAL_LINES:
         more = len(lines) - TERMINAL_LINES
         lines = [*lines[:TERMINAL_LINES], f"first token: {more} more prompts in the report"]
@@ -201,6 +202,6 @@ def line(table: FirstToken) -> str:
     if table.source == "top_logprobs":
         parts.append(f"uncovered {_pct(table.uncovered)}")
     if table.fixed is not None:
-        best = ", ".join(f'"{r.text}" {_pct(r.p)}' for r in table.replies[:3])
+        best = ", ".join(f"{r.text!r} {_pct(r.p)}" for r in table.replies[:3])
         parts.append(f"fixed-string replies {_pct(table.fixed)} exact ({best})")
     return " | ".join(parts)

@@ -141,9 +141,10 @@ def test_terminal_line_per_prompt(outcome: Outcome) -> None:
     lines = terminal_lines(_results(outcome))[1:]
     assert len(lines) == 2
     control, treatment = sorted(lines)
-    assert treatment.startswith("first token sim/indifferent [original] treatment: 1 60.0%, x 27")
+    where = "first token sim/indifferent zero-vs-random-letters[original]"
+    assert treatment.startswith(f"{where} treatment: 1 60.0%, x 27")
     assert "uncovered 13.0%" in treatment
     assert "fixed-string replies 74.0% exact" in control
-    assert '"1" 45.0%' in control
+    assert "'1' 45.0%" in control
     assert " " not in line(LOCAL_TABLE).split(", ")[3].split(" ")[0]  # a space token shown as \\x20
     assert lines[0] in summary_lines(_results(outcome))

@@ -99,7 +99,7 @@ def test_a_hypothesis_asking_for_exact_mode_is_decided_without_draws(
     assert replies["zero"]["category"] == "word" and replies["zero"]["p"] > 0.5
     assert replies["1"]["category"] == "plain"
     assert table["fixed"] > 0.9 and table["stray"] < 1e-3
-    assert "first token local/smollm2-135m-instruct [original] control: zero" in out
+    assert "first token local/smollm2-135m-instruct few-shot[original] control: zero" in out
 
 
 @pytest.mark.subprocess
