@@ -59,7 +59,12 @@ class Vocabulary:
         return b"".join(self.pieces[t] for t in path).decode("utf-8", errors="ignore")
 
     def piece_text(self, token: int) -> str:
-        return self.pieces[token].decode("utf-8", errors="replace")
+        """A token's text; bytes that are not UTF-8 by themselves as ``<0xF0 0x9F>``."""
+        piece = self.pieces[token]
+        try:
+            return piece.decode("utf-8")
+        except UnicodeDecodeError:
+            return "<" + " ".join(f"0x{b:02X}" for b in piece) + ">"
 
 
 _VOCABULARIES: dict[int, Vocabulary] = {}

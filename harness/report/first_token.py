@@ -29,8 +29,8 @@ TERMINAL_TOKENS, TERMINAL_LINES = 5, 12
 
 FRAGMENT = """\
 {% if exact %}<p class="exact-note"><b>Exact mode ({{ exact.mode }}).</b> {{ exact.note }}\
-{% if exact.forward_passes %} Forward passes {{ exact.forward_passes }}, draws {{ exact.draws }}\
-{% if exact.kept %} ({{ exact.kept }} non-fixed replies used){% endif %}.{% endif %}</p>{% endif %}
+{% if exact.forward_passes %} Forward passes for the exact part: {{ exact.forward_passes }}.\
+{% endif %}</p>{% endif %}
 {% for arm in arms %}
 <table class="first-token">
 <thead><tr><th colspan="4">{{ arm.name }}: first token ({{ arm.source }}){% if arm.uncovered %}, \

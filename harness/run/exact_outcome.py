@@ -24,6 +24,9 @@ from harness.stats.exact_walk import ExactWalk, GateOutcome, Sample
 from harness.stats.gates import OFF, Gate
 from harness.stats.walk import NONCOMPLIANT
 
+#: Fewest on-protocol non-fixed draws an estimated share is given from (the report's rule).
+MIN_ON_PROTOCOL = 10
+
 
 def exact_outcome(
     pair: PromptPair,
@@ -52,9 +55,10 @@ def exact_outcome(
         mode, note = "exact", "exact, no sampling error: decided from log-probabilities alone"
     else:
         mode = "mixed"
+        total = sum(len(v) for v in draws.values())
         note = (
-            f"fixed-string replies exact; {kept} non-fixed replies sampled (of "
-            f"{sum(len(v) for v in draws.values())} draws, the rest being fixed strings)"
+            f"fixed-string replies exact, the other replies sampled: {kept} of {total} draws "
+            "were not fixed strings"
         )
     arms = []
     for arm in claim.arms:
@@ -152,7 +156,9 @@ def _value(gate: Gate, design: ExactDesign, samples: dict[str, Sample]) -> str:
 def _estimates(
     design: ExactDesign, samples: dict[str, Sample], variant: ResolvedVariant, claim: Claim
 ) -> dict[str, float]:
-    """'arm.category' -> share among on-protocol replies, where the draws so far fix it."""
+    """'arm.category' -> share among on-protocol replies, where the draws so far fix it: the
+    exact part holds most of the on-protocol mass, or :data:`MIN_ON_PROTOCOL` non-fixed draws
+    were on protocol (as the report gives no share from fewer replies)."""
     out: dict[str, float] = {}
     q = _distributions(design, samples)
     for arm in claim.arms:
@@ -162,6 +168,10 @@ def _estimates(
             continue
         share = np.asarray(split.fixed) + split.remainder * (dist if dist is not None else 0.0)
         on = float(share[:-1].sum())
+        got = samples.get(arm)
+        sampled_on = 0 if got is None else int((got.codes >= 0).sum())
+        if split.on < on / 2 and sampled_on < MIN_ON_PROTOCOL:
+            continue
         for i, name in enumerate(variant.arm(arm).category_names):
             if on > 0:
                 out[f"{arm}.{name}"] = float(share[i]) / on

@@ -37,6 +37,8 @@ from harness.run.settings import GenerationSettings
 if TYPE_CHECKING:
     from harness.run.sampling import Sampler
 
+#: The layout of a cached local table (a change in what a table holds gets new keys).
+TABLE_VERSION = 2
 #: Top alternatives listed in a first-token table; alternatives asked of an API (its maximum).
 TOP_TOKENS, API_TOP_LOGPROBS = 12, 20
 
@@ -126,6 +128,7 @@ class LocalSource:
                 "sampling": repr(self.sampling(gen)),
                 "texts": list(texts),
                 "arm": arm.model_dump(mode="json"),
+                "table": TABLE_VERSION,
             },
             sort_keys=True,
         )

@@ -105,7 +105,7 @@ def _results(outcome: Outcome) -> RunResults:
 def test_the_fragment_shows_the_table_next_to_the_sampled_shares(outcome: Outcome) -> None:
     html = str(fragment(outcome))
     assert "Exact mode (mixed)." in html
-    assert "12 non-fixed replies used" in html
+    assert "Forward passes for the exact part: 12." in html
     assert "first token (whole vocabulary)" in html
     assert 'first token (API top_logprobs), <span class="uncovered">13.0% not returned' in html
     assert '<td>word</td><td class="num">32.0%</td><td class="num">29.0%</td>' in html
