@@ -31,7 +31,7 @@ nonasymptotic confidence sequences", Ann. Statist. 49 (2021); A. Wald,
 *Sequential Analysis* (1947).
 
 >>> t = BettingTest(bound=0.5, side="below", target=0.3, level=0.05)
->>> bool(t.first_crossing([0] * 8)[0])
+>>> bool(t.first_crossing([0] * 9)[0])  # nine misses: (0.7 / 0.5) ** 9 >= 20
 True
 """
 
