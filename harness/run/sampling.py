@@ -33,9 +33,7 @@ import hashlib
 import json
 from collections import deque
 from collections.abc import Callable
-from typing import Any
-
-from inspect_ai.model import ChatMessage, GenerateConfig, Model, get_model
+from typing import TYPE_CHECKING, Any
 
 from harness.define.pair import Message
 from harness.report.redact import remember, scrub, secret_values
@@ -45,6 +43,7 @@ from harness.run.settings import GenerationSettings
 from harness.run.transport import (
     CUT_SHORT,
     FAILED_IN_A_ROW,
+    HEDGED,
     REQUEST_SETTINGS,
     ROUND,
     ModelStopped,
@@ -57,6 +56,12 @@ from harness.run.transport import (
     plain_text,
     retry_delay,
 )
+
+if TYPE_CHECKING:  # inspect-ai loads with the first model a run calls (a cached run: none)
+    from inspect_ai.model import ChatMessage, Model
+
+#: One draw to make: (messages, request key, draw index, store key, store header).
+Job = tuple[tuple[Message, ...], str, int, str, dict[str, Any]]
 
 
 def request_key(
@@ -107,6 +112,7 @@ class Sampler(Transport):
         remember(secret_values(self.model_args))
         self._served: set[tuple[str, int]] = set()  # cached draws already counted as hits
         self._loop = asyncio.new_event_loop()
+        self._early: dict[tuple[str, int], asyncio.Future[Draw]] = {}  # started ahead
 
     def model(self, name: str) -> Model:
         """The inspect-ai model for ``name`` (created once per process).
@@ -117,6 +123,8 @@ class Sampler(Transport):
         if name in self.stopped:
             raise ModelStopped(name, self.stopped[name])
         if name not in self._models:
+            from inspect_ai.model import GenerateConfig, get_model
+
             args = dict(self.model_args.get(name, {}))
             try:
                 if isinstance(args.get("config"), dict):  # --model-arg 'M:config={"top_p": 0.9}'
@@ -145,6 +153,7 @@ class Sampler(Transport):
         requests: list[tuple[Message, ...]],
         count: int,
         generation: GenerationSettings | None = None,
+        ahead: int = 0,
     ) -> list[list[Draw]]:
         """Draws 0..count-1 of each request, the missing ones of all requests in one gather.
 
@@ -154,6 +163,12 @@ class Sampler(Transport):
         ``generation`` (a hypothesis's settings; default: the sampler's) keys the
         draws and configures the calls; its system prompt is sent as a leading
         system message.
+
+        ``ahead`` (the next look's count, remote models only): as this gather's
+        last requests leave connections idle, draws count..ahead-1 start in
+        their place, at most one connection's worth (``max_connections``) in
+        all, so the connections stay busy across the look. A later call collects
+        them; :meth:`settle` waits for those no call collected.
         """
         gen = generation or self.settings
         if gen.system_prompt is not None:
@@ -164,7 +179,8 @@ class Sampler(Transport):
             raise ModelStopped(model, self.stopped[model])
         args = self.model_args.get(model, {})
         have: dict[str, dict[int, Draw]] = {}
-        jobs: list[tuple[tuple[Message, ...], str, int, str, dict[str, Any]]] = []
+        jobs: list[Job] = []
+        spare: list[Job] = []  # draws of the next look, to start as connections idle
         keys = [request_key(model, m, gen, self.run_seed) for m in requests]
         for messages, seed_key in zip(requests, keys, strict=True):
             if seed_key in have:
@@ -179,7 +195,7 @@ class Sampler(Transport):
                 "seed": self.run_seed,
             }
             for i in range(count):
-                got = self.store.get(key, i)
+                got = self.store.get(key, i) if (key, i) not in self._early else None
                 if got is not None and got.error is None:
                     got_all[i] = got
                     if got.cached and (key, i) not in self._served:
@@ -187,26 +203,80 @@ class Sampler(Transport):
                         usage.cache_hits += 1
                 else:
                     jobs.append((messages, seed_key, i, key, header))
+            for i in range(count, ahead):
+                if (key, i) not in self._early and self.store.get(key, i) is None:
+                    spare.append((messages, seed_key, i, key, header))
         if jobs:
-            made = self._loop.run_until_complete(self._gather(model, jobs, gen))
+            self.model(model)  # raises ModelStopped if it cannot be created
+            made = self._loop.run_until_complete(self._gather(model, jobs, gen, spare))
             for job, draw in zip(jobs, made, strict=True):
                 have[job[1]][draw.index] = draw
             if model in self.stopped:
                 raise ModelStopped(model, self.stopped[model])
         return [[have[k][i] for i in range(count)] for k in keys]
 
+    def settle(self) -> None:
+        """Wait for the draws started ahead that no call collected (a claim decided at the
+        look they were started for); they are kept in the store like any other."""
+        if self._early:
+            early = list(self._early.values())
+            self._early.clear()
+            self._loop.run_until_complete(asyncio.gather(*early, return_exceptions=True))
+
     async def _gather(
-        self,
-        model: str,
-        jobs: list[tuple[tuple[Message, ...], str, int, str, dict[str, Any]]],
-        gen: GenerationSettings,
+        self, model: str, jobs: list[Job], gen: GenerationSettings, spare: list[Job]
     ) -> list[Draw]:
         # gather inside a coroutine so its future belongs to this sampler's loop
         ROUND.set(Round(total=len(jobs)))  # the draws' tasks see it: their peers for hedging
-        calls = (
-            self._one(model, msgs, sk, i, key, header, gen) for msgs, sk, i, key, header in jobs
-        )
-        return list(await asyncio.gather(*calls))
+        tasks = [
+            self._early.pop((key, i))
+            if (key, i) in self._early
+            else asyncio.ensure_future(self._one(model, msgs, sk, i, key, header, gen))
+            for msgs, sk, i, key, header in jobs
+        ]
+        feeder = asyncio.ensure_future(self._feed(model, tasks, spare, gen)) if spare else None
+        try:
+            return list(await asyncio.gather(*tasks))
+        finally:
+            if feeder is not None:
+                feeder.cancel()
+
+    async def _feed(
+        self,
+        model: str,
+        tasks: list[asyncio.Future[Draw]],
+        spare: list[Job],
+        gen: GenerationSettings,
+    ) -> None:
+        """Start ``spare`` draws on connections the gather's tail leaves idle (a wave at most)."""
+        limit = max(gen.max_connections, gen.batch)
+        pending: set[asyncio.Future[Draw]] = set(tasks)
+        started: list[asyncio.Future[Draw]] = []
+        queue = deque(spare[:limit])
+        while queue and pending:
+            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            free = limit - len(pending) - sum(1 for f in started if not f.done())
+            for _ in range(min(free, len(queue))):
+                msgs, sk, i, key, header = queue.popleft()
+                task = asyncio.ensure_future(self._ahead(model, msgs, sk, i, key, header, gen))
+                self._early[key, i] = task
+                started.append(task)
+
+    async def _ahead(
+        self,
+        model: str,
+        messages: tuple[Message, ...],
+        seed_key: str,
+        index: int,
+        key: str,
+        header: dict[str, Any],
+        gen: GenerationSettings,
+    ) -> Draw:
+        """A draw started ahead of its look: not one of this gather's peers, and not hedged
+        (its age includes the look's pause, and its peers are the next gather's)."""
+        ROUND.set(None)
+        HEDGED.set(False)
+        return await self._one(model, messages, seed_key, index, key, header, gen)
 
     async def _one(
         self,

@@ -19,12 +19,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput
 from pydantic import ValidationError
 
 from harness.results.records import BudgetStop, Draw, Usage
 from harness.run.settings import GenerationSettings
+
+if TYPE_CHECKING:  # inspect-ai loads only when a request is made (a cached run makes none)
+    from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput
 
 #: HTTP statuses that no retry can fix: bad key, no permission, no such model or route.
 PERMANENT_STATUS = {401: "unauthorized", 403: "forbidden", 404: "not found"}
@@ -79,6 +82,8 @@ class Transport:
         self, model: str, seed: int, gen: GenerationSettings | None = None
     ) -> GenerateConfig:
         """The request's config: inspect-ai retries off (the harness retries), the timeout on."""
+        from inspect_ai.model import GenerateConfig
+
         s = gen or self.settings
         remote = not model.startswith(IN_PROCESS)
         timeout = s.timeout if remote and not s.batch else None
@@ -107,8 +112,10 @@ class Transport:
         Each copy has the same seed, so whichever answers gives the same draw. A
         retry, like a copy, goes out alone (not with its batch).
         """
+        from inspect_ai.model import ModelOutput
+
         tasks = {asyncio.ensure_future(self._request(model, chat, config, usage, retry))}
-        hedging = self._hedging(model)
+        hedging = self._hedging(model) and HEDGED.get()
         hedges, sent = 0, time.monotonic()
         outcome: ModelOutput | BaseException | None = None
         try:
@@ -283,6 +290,8 @@ class Round:
 
 
 ROUND: contextvars.ContextVar[Round | None] = contextvars.ContextVar("harness_round", default=None)
+#: False in a draw started ahead of its look (see Sampler.draws_many): it is never hedged.
+HEDGED: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_hedged", default=True)
 #: Set by the HTTP client's request hook when the request of the current task goes out.
 _SENT: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("harness_sent")
 
