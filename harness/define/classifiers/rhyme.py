@@ -79,15 +79,30 @@ def _rhyming_parts(word: str) -> frozenset[str]:
     the stress mark, so "sky" (AY1) rhymes with "lullaby" (... B AY2).
     Empty when the word is unknown.
     """
-    import pronouncing
+    from pronouncing import rhyming_part
 
     parts: set[str] = set()
-    for phones in pronouncing.phones_for_word(word):
-        parts.add(pronouncing.rhyming_part(phones))
+    for phones in _pronunciations().get(word.lower(), ()):
+        parts.add(rhyming_part(phones))
         final = _FINAL_STRESSED.search(phones)
         if final:
             parts.add("final:" + final.group(0).replace("1", "").replace("2", ""))
     return frozenset(parts)
+
+
+@lru_cache(maxsize=1)
+def _pronunciations() -> dict[str, list[str]]:
+    """CMUdict as word -> pronunciations: loaded once per process, parsed once per machine."""
+    from harness.define.classifiers.kept import kept
+
+    return kept("cmudict", 1, ("pronouncing", "cmudict"), _parse_cmudict)
+
+
+def _parse_cmudict() -> dict[str, list[str]]:
+    import pronouncing
+
+    pronouncing.init_cmu()
+    return dict(pronouncing.lookup)
 
 
 def _spelled_end(word: str) -> str:
