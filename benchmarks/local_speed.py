@@ -60,7 +60,7 @@ def bare_rate(threads: int, draws: int) -> float:
     """Draws/s of a plain ``create_chat_completion`` loop over the same prompts."""
     from llama_cpp import Llama
 
-    from harness.models.local import resolve_gguf
+    from harness.models.gguf import resolve_gguf
 
     llm = Llama(
         model_path=str(resolve_gguf("smollm2-135m-instruct")),

@@ -42,6 +42,23 @@ class Sampling:
     stop: tuple[str, ...] = ()
 
 
+def sampling_of(
+    temperature: float | None,
+    top_p: float | None,
+    top_k: int | None,
+    max_tokens: int | None,
+    stop: list[str] | tuple[str, ...] | None,
+) -> Sampling:
+    """The sampler settings of a request (llama-cpp-python's defaults where unset)."""
+    return Sampling(
+        temperature=1.0 if temperature is None else temperature,
+        top_p=1.0 if top_p is None else top_p,
+        top_k=0 if top_k is None else top_k,
+        max_tokens=max_tokens or 256,
+        stop=tuple(stop or ()),
+    )
+
+
 @dataclass
 class Completion:
     """One decoded draw."""

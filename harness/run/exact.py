@@ -146,10 +146,11 @@ def _with_table(
     """The arm with its first-token table, or unchanged and why there is none."""
     messages = request_messages(variant, arm.arm, gen)
     try:
-        if isinstance(source, LocalSource):
-            why = source.supports(messages)
+        if isinstance(source, LocalSource):  # a kept table needs no model loaded
+            kept = source.kept(messages, gen, variant.arm(arm.arm))
+            why = None if kept is not None else source.supports(messages)
             table: FirstToken | str = (
-                why if why is not None else source.first_token(messages, gen, variant.arm(arm.arm))
+                kept or why or source.first_token(messages, gen, variant.arm(arm.arm))
             )
         else:
             table = source.first_token(messages, gen, variant.arm(arm.arm))

@@ -63,19 +63,43 @@ class LocalSource:
 
     kind = "local"
 
-    def __init__(self, api: Any, sampler: Sampler | None = None) -> None:
-        self.api = api
+    def __init__(
+        self, api: Any = None, sampler: Sampler | None = None, model: str | None = None
+    ) -> None:
+        """``api``: a ``LocalLlamaAPI``; or ``model`` (``local/...``) and ``sampler``, whose
+        model is then created only when a table is not in the cache (a cached run loads
+        neither inspect-ai nor llama.cpp)."""
+        if api is None and (model is None or sampler is None):
+            raise ValueError("a LocalSource needs an api, or a model and a sampler")
+        self._api = api
+        self.model = model
         self.sampler = sampler  # for its cache folder: tables are kept beside the draws
 
-    def sampling(self, gen: GenerationSettings) -> Any:
-        from inspect_ai.model import GenerateConfig
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            assert self.sampler is not None and self.model is not None
+            self._api = self.sampler.model(self.model).api
+        return self._api
 
-        config = GenerateConfig(
-            temperature=gen.temperature,
-            max_tokens=gen.max_tokens,
-            stop_seqs=list(gen.stop_seqs) or None,
-        )
-        return self.api.sampling(config)
+    def sampling(self, gen: GenerationSettings) -> Any:
+        from harness.models.llama_batch import sampling_of
+
+        return sampling_of(gen.temperature, None, None, gen.max_tokens, gen.stop_seqs)
+
+    def _identity(self) -> list[Any]:
+        """The model file and the provider's settings, as the table's key names them."""
+        if self.model is not None and self.sampler is not None:
+            from harness.models.gguf import DEFAULT_CTX, DEFAULT_THREADS, resolve_gguf
+
+            args = self.sampler.model_args.get(self.model, {})
+            path = resolve_gguf(self.model.removeprefix("local/"))
+            n_ctx = int(args.get("n_ctx", DEFAULT_CTX))
+            n_threads = int(args.get("n_threads", DEFAULT_THREADS))
+        else:
+            path, n_ctx, n_threads = Path(self.api.path), self.api.n_ctx, self.api.n_threads
+        stat = path.stat()
+        return [str(path), stat.st_size, stat.st_mtime_ns, n_ctx, n_threads]
 
     def supports(self, messages: tuple[Message, ...]) -> str | None:
         """Why these messages cannot be scored (None: they can)."""
@@ -102,28 +126,33 @@ class LocalSource:
         """The arm's first-token table (and, with ``texts``, their exact probabilities); kept
         in the draw cache's folder, keyed by the model file, the request and the arm."""
         key = self._key(messages, gen, arm, texts)
-        cached = _read_cache(self.sampler, key) if self.sampler is not None else None
+        cached = self.kept(messages, gen, arm, texts)
         if cached is not None:
-            return FirstToken.model_validate(cached)
+            return cached
         table = self._compute(messages, gen, arm, texts)
         if self.sampler is not None:
             _write_cache(self.sampler, key, table.model_dump(mode="json"))
         return table
 
+    def kept(
+        self,
+        messages: tuple[Message, ...],
+        gen: GenerationSettings,
+        arm: Arm,
+        texts: Sequence[str] = (),
+    ) -> FirstToken | None:
+        """The arm's table from the draw cache's folder, if an earlier run kept it."""
+        if self.sampler is None:
+            return None
+        cached = _read_cache(self.sampler, self._key(messages, gen, arm, texts))
+        return None if cached is None else FirstToken.model_validate(cached)
+
     def _key(
         self, messages: tuple[Message, ...], gen: GenerationSettings, arm: Arm, texts: Sequence[str]
     ) -> str:
-        path = Path(self.api.path)
-        stat = path.stat()
         blob = json.dumps(
             {
-                "model": [
-                    str(path),
-                    stat.st_size,
-                    stat.st_mtime_ns,
-                    self.api.n_ctx,
-                    self.api.n_threads,
-                ],
+                "model": self._identity(),
                 "messages": [m.model_dump() for m in messages],
                 "sampling": repr(self.sampling(gen)),
                 "texts": list(texts),
@@ -375,5 +404,5 @@ def source_for(sampler: Sampler, model: str) -> tuple[LocalSource | ApiSource | 
     if is_simulated(model):
         return None, "a simulated model has no log-probabilities"
     if model.startswith("local/"):
-        return LocalSource(sampler.model(model).api, sampler), ""
+        return LocalSource(sampler=sampler, model=model), ""
     return ApiSource(sampler, model), ""

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from inspect_ai.model import GenerateConfig, get_model
 
-from harness.models.local import EMBEDDED, assembled, resolve_gguf
+from harness.models.gguf import EMBEDDED, assembled, resolve_gguf
 
 
 def test_assembly_happens_once_and_lands_atomically(

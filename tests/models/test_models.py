@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from inspect_ai.model import GenerateConfig, get_model
 
-from harness.models.local import loaded_count, resolve_gguf
+from harness.models.gguf import resolve_gguf
+from harness.models.local import loaded_count
 
 SEED_TREATMENT = (
     'I\'m thinking of either the number "1" or "0". If your guess is "1", respond with just "1", '
