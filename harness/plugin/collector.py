@@ -13,6 +13,7 @@ the baseline lines.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -24,6 +25,7 @@ from harness.plugin.evaluation import OUTCOME_KEY, PLAN_KEY, STOPPED_KEY, USAGE_
 from harness.plugin.state import RunState
 from harness.report.files import write_text
 from harness.report.labels import model_of
+from harness.report.log_writer import LogWriter
 from harness.report.progress import ModelProgress, interval_for, terminal_writer
 from harness.report.publish import RunPaths, publish
 from harness.report.terminal import PlanContext, plan_table, report_lines, summary_lines
@@ -56,6 +58,7 @@ class Collector:
     stopped: dict[str, str] = field(default_factory=dict)  # model -> why it cannot be used
     seconds: dict[str, float] = field(default_factory=dict)  # model -> time in its tests
     progress: ModelProgress | None = None
+    log_writer: LogWriter | None = None
     _pending: dict[str, tuple[float, int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -77,12 +80,33 @@ class Collector:
         if totals:
             self.progress = ModelProgress(write, totals, every)
 
+    def _start_log_writer(self, nodeids: list[str]) -> None:
+        """Start the inspect-log helper when the run will write a report (it imports
+        inspect-ai on another core while the tests run; see report.log_writer), unless
+        this process has inspect-ai already (a run inside another pytest run)."""
+        if self.log_writer is not None or self.config.option.collectonly:
+            return
+        if "inspect_ai" in sys.modules:
+            return
+        if self.config.getoption("plan", False):
+            return
+        models = self.state.settings.models
+        if any(model_of(nodeid, models) is not None for nodeid in nodeids):
+            self.log_writer = LogWriter.start()
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._count_tests([item.nodeid for item in session.items])
+        nodeids = [item.nodeid for item in session.items]
+        self._count_tests(nodeids)
+        self._start_log_writer(nodeids)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self._count_tests(list(ids))  # every worker collects the same tests
+        self._start_log_writer(list(ids))
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.log_writer is not None:
+            self.log_writer.close()
 
     def _track(self, report: pytest.TestReport) -> None:
         """Time per model, and a progress line when a test is over."""
@@ -148,7 +172,7 @@ class Collector:
             results = results.model_copy(update={"baseline": self.baseline_check})
         base = Path(self.config.rootpath, self.state.settings.report_dir)
         try:
-            paths = publish(results, base)  # results.json, index.html, logs/, latest
+            paths = publish(results, base, self.log_writer)  # results.json, page, logs/, latest
         except Exception as exc:  # a report failure must not hide the run's verdicts
             self.report_error = f"{type(exc).__name__}: {exc}"
             self.results = results

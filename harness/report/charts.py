@@ -17,7 +17,8 @@ The figure has two panels:
 Text is drawn as paths (no fonts needed to view it) and each chart gets its own
 ``svg.hashsalt`` so that element ids of several inline SVGs never collide.
 A chart is drawn once per process and kept (:func:`chart`), so the page and the
-pytest-html extra of the same test share one drawing.
+pytest-html extra of the same test share one drawing; the page's drawings are
+also kept in the report folder (``.charts``), so an unchanged rerun draws none.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from harness.report.labels import MIN_REPLIES
@@ -38,6 +42,10 @@ FORBIDDEN = "#ef9a9a"
 BETWEEN = "#eeeeee"
 OFF = "#7b1fa2"
 _DRAWN: dict[str, str] = {}
+#: Bumped when the drawing changes for the same numbers (kept drawings then go stale).
+LAYOUT = 1
+#: Days a kept drawing survives without being used.
+KEEP_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,7 @@ def _scale(gates: list[GateResult]) -> tuple[float, float]:
 def _key(outcome: Outcome) -> str:
     """What the chart depends on, hashed: equal inputs give the same (kept) drawing."""
     data: dict[str, Any] = {
+        "layout": LAYOUT,
         "id": [outcome.test, outcome.hypothesis, outcome.variant, outcome.model],
         "claim": outcome.claim.model_dump(mode="json"),
         "arms": [
@@ -133,12 +142,43 @@ def _key(outcome: Outcome) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def chart(outcome: Outcome) -> str:
-    """The test's figure as SVG markup, drawn on first use and then kept for the process."""
+def chart(outcome: Outcome, folder: Path | None = None) -> str:
+    """The test's figure as SVG markup, drawn on first use and then kept for the process.
+
+    With ``folder`` (the report folder's ``.charts``) a drawing is also kept on
+    disk, named by the hash of what it shows, so a rerun whose results did not
+    change (every draw cached) reads its charts instead of importing matplotlib
+    and drawing them again.
+    """
     key = _key(outcome)
     if key not in _DRAWN:
-        _DRAWN[key] = _draw(outcome, salt=f"c{key}")
+        path = None if folder is None else folder / f"{key}.svg"
+        try:
+            if path is not None:
+                _DRAWN[key] = path.read_text(encoding="utf-8")
+                os.utime(path)  # in use: not pruned
+        except OSError:
+            pass
+        if key not in _DRAWN:
+            _DRAWN[key] = _draw(outcome, salt=f"c{key}")
+            if path is not None:
+                _keep(path, _DRAWN[key])
     return _DRAWN[key]
+
+
+def _keep(path: Path, svg: str) -> None:
+    """Write one drawing into the chart folder; drop drawings unused for KEEP_DAYS."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        private = path.with_name(f".{path.name}.{os.getpid()}")
+        private.write_text(svg, encoding="utf-8")
+        os.replace(private, path)
+        cutoff = time.time() - KEEP_DAYS * 86400
+        for old in path.parent.glob("*.svg"):
+            if old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a drawing not kept is only drawn again next time
 
 
 def _draw(outcome: Outcome, salt: str) -> str:

@@ -141,7 +141,7 @@ def _gate_view(g: GateResult, outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def _outcome_view(outcome: Outcome, index: int) -> dict[str, Any]:
+def _outcome_view(outcome: Outcome, index: int, charts: Path | None = None) -> dict[str, Any]:
     difference = None
     if outcome.difference is not None:
         low, high = outcome.difference
@@ -157,7 +157,7 @@ def _outcome_view(outcome: Outcome, index: int) -> dict[str, Any]:
         "reason": outcome.reason,
         "rule": outcome.rule,
         # the chart is markup drawn from numbers and category identifiers, never model text
-        "chart": Markup(chart(outcome)),
+        "chart": Markup(chart(outcome, charts)),
         "arms": [_arm_view(a, outcome) for a in outcome.arms],
         "gates": [_gate_view(g, outcome) for g in outcome.gates],
         "difference": difference,
@@ -297,8 +297,11 @@ def _trend_view(results: RunResults, trend: list[TrendRun]) -> dict[str, Any] | 
     return {"runs": [r.run_id for r in runs], "rows": rows}
 
 
-def render(results: RunResults, trend: list[TrendRun] | None = None) -> str:
-    """The report page of ``results`` (and the earlier runs of ``trend``) as one HTML string."""
+def render(
+    results: RunResults, trend: list[TrendRun] | None = None, charts: Path | None = None
+) -> str:
+    """The report page of ``results`` (and the earlier runs of ``trend``) as one HTML string;
+    ``charts``: a folder that keeps drawings between runs (see :func:`charts.chart`)."""
     env = Environment(
         loader=FileSystemLoader(Path(__file__).parent),
         autoescape=True,
@@ -306,7 +309,7 @@ def render(results: RunResults, trend: list[TrendRun] | None = None) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    views = [_outcome_view(o, i) for i, o in enumerate(results.outcomes)]
+    views = [_outcome_view(o, i, charts) for i, o in enumerate(results.outcomes)]
     for outcome, view in zip(results.outcomes, views, strict=True):
         view["cost"] = _usd(results.costs.tests.get(outcome.test, {}).get(outcome.model))
     settings = results.settings
@@ -344,9 +347,14 @@ def render(results: RunResults, trend: list[TrendRun] | None = None) -> str:
     )
 
 
-def write_html(results: RunResults, path: Path, trend: list[TrendRun] | None = None) -> Path:
+def write_html(
+    results: RunResults,
+    path: Path,
+    trend: list[TrendRun] | None = None,
+    charts: Path | None = None,
+) -> Path:
     """Render ``results`` to ``path`` (written whole, then moved into place)."""
-    return write_text(path, render(results, trend))
+    return write_text(path, render(results, trend, charts))
 
 
 FRAGMENT = """\

@@ -42,10 +42,9 @@ from inspect_ai.scorer import Score
 
 from harness.define.pair import Message
 from harness.report.labels import node_name
+from harness.report.log_writer import LOG_DIR
 from harness.results.records import ArmResult, Draw, Outcome
 from harness.results.run import RunResults
-
-LOG_DIR = "logs"
 
 
 def _chat(messages: list[Message]) -> list[ChatMessage]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from harness.report.files import write_text
+from harness.report.log_writer import LOG_DIR, LogWriter
 from harness.report.redact import redact, scrubbed
 from harness.results.records import Draw
 from harness.results.run import RunResults
@@ -26,6 +27,7 @@ LATEST = "latest"
 MAX_REPLY_CHARS = 2000
 RESULTS_FILE = "results.json"
 HTML_FILE = "index.html"
+CHARTS_DIR = ".charts"  # drawings kept between runs (report.charts.chart)
 
 
 class RunPaths(BaseModel):
@@ -113,7 +115,7 @@ def capped(results: RunResults, limit: int = MAX_REPLY_CHARS) -> RunResults:
     return results.model_copy(update={"outcomes": outcomes})
 
 
-def publish(results: RunResults, base: Path) -> RunPaths:
+def publish(results: RunResults, base: Path, logs: LogWriter | None = None) -> RunPaths:
     """Write results.json, index.html and inspect logs of ``results`` as a new run folder.
 
     The folder's name (the run id, suffixed if taken) is reserved first, the
@@ -121,11 +123,12 @@ def publish(results: RunResults, base: Path) -> RunPaths:
     replaces the empty reserved one in one rename. Credentials in the model
     arguments are masked here, once, so no output can carry them, and replies
     are capped at :data:`MAX_REPLY_CHARS` characters. The page shows the
-    trend over the earlier runs under ``base``.
+    trend over the earlier runs under ``base``. ``logs``: a helper process that
+    writes the inspect logs meanwhile (:mod:`harness.report.log_writer`); without
+    it, or if it fails, they are written here.
     """
     # the report stack (jinja2, matplotlib, inspect-ai's log types) loads only here
     from harness.report.html import write_html
-    from harness.report.inspect_logs import LOG_DIR, write_logs
     from harness.report.trend import earlier_runs
 
     base.mkdir(parents=True, exist_ok=True)
@@ -139,8 +142,13 @@ def publish(results: RunResults, base: Path) -> RunPaths:
     try:
         staging.mkdir()
         write_text(staging / RESULTS_FILE, results.model_dump_json(indent=1))
-        write_html(results, staging / HTML_FILE, earlier_runs(base, before=run_dir.name))
-        write_logs(results, staging)
+        handed = logs is not None and logs.hand(staging / RESULTS_FILE, staging)
+        trend = earlier_runs(base, before=run_dir.name)
+        write_html(results, staging / HTML_FILE, trend, charts=base / CHARTS_DIR)
+        if not handed or logs is None or logs.finish() is not None:
+            from harness.report.inspect_logs import write_logs
+
+            write_logs(results, staging)
         try:
             staging.replace(run_dir)  # POSIX: atomically replaces the empty reserved folder
         except OSError:

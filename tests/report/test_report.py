@@ -661,3 +661,30 @@ def test_plan_totals_give_calls_time_and_cost_per_model(tmp_path: Path) -> None:
     rate = rates["openai/gpt-4o-mini"]
     assert (rate.calls_per_second, rate.input_tokens, rate.output_tokens) == (4.0, 60.0, 4.0)
     assert rate.source == "measured 4 calls/s in reports/20240101-000000"
+
+
+def test_an_unchanged_rerun_reads_its_charts_from_the_report_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from harness.report import charts
+
+    drawn: list[str] = []
+    real = charts._draw
+
+    def counting(outcome: Any, salt: str) -> str:
+        drawn.append(outcome.test)
+        return real(outcome, salt)
+
+    monkeypatch.setattr(charts, "_draw", counting)
+    monkeypatch.setattr(charts, "_DRAWN", {})
+    results = build_run(["sim/indifferent"])
+    first = publish(results, tmp_path / "reports")
+    assert len(drawn) == len(results.outcomes)
+    charts._DRAWN.clear()  # a new process: nothing drawn in memory
+    second = publish(results, tmp_path / "reports")
+    assert len(drawn) == len(results.outcomes)  # every chart came from .charts
+    svgs = [re.findall(r"<svg.*?</svg>", p.html.read_text(), re.S) for p in (first, second)]
+    assert svgs[0] == svgs[1] and len(svgs[0]) == len(results.outcomes)
+    changed = build_run(["sim/avoidant"])  # other numbers: drawn afresh
+    publish(changed, tmp_path / "reports")
+    assert len(drawn) == len(results.outcomes) + len(changed.outcomes)
