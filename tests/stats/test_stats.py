@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from scipy.stats import binom
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from harness import HypothesisError, behavior, claims
 from harness.stats.fixed_n import fixed_n_power, fixed_n_size
@@ -12,11 +12,23 @@ from harness.stats.intervals import clopper_pearson, jeffreys, newcombe_interval
 
 
 def test_jeffreys_matches_statsmodels() -> None:
-    for k, n in [(3, 10), (17, 40), (250, 400)]:
-        low, high = jeffreys(k, n)
-        ref = proportion_confint(k, n, alpha=0.05, method="jeffreys")
-        assert (low, high) == pytest.approx(ref, abs=1e-9)
+    for n in (1, 7, 40, 401):
+        for k in range(1, n):
+            for confidence in (0.9, 0.95):
+                low, high = jeffreys(k, n, confidence)
+                ref = proportion_confint(k, n, alpha=1 - confidence, method="jeffreys")
+                assert (low, high) == pytest.approx(ref, abs=1e-12)
     assert jeffreys(0, 10)[0] == 0.0 and jeffreys(10, 10)[1] == 1.0
+
+
+def test_newcombe_matches_statsmodels() -> None:
+    for n_t, n_c in [(1, 1), (3, 7), (10, 10), (24, 40), (100, 57)]:
+        for k_t in range(n_t + 1):
+            for k_c in range(n_c + 1):
+                ref = confint_proportions_2indep(
+                    k_t, n_t, k_c, n_c, method="newcomb", compare="diff", alpha=0.05
+                )
+                assert newcombe_interval(k_t, n_t, k_c, n_c) == pytest.approx(ref, abs=1e-12)
 
 
 def test_clopper_pearson_covers_at_least_nominal() -> None:
