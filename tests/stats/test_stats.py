@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, binomtest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from harness import HypothesisError, behavior, claims
 from harness.stats.fixed_n import fixed_n_power, fixed_n_size
-from harness.stats.intervals import clopper_pearson, jeffreys, newcombe_interval, wilson
+from harness.stats.intervals import (
+    clopper_pearson,
+    jeffreys,
+    newcombe_interval,
+    upper_bound,
+    wilson,
+)
 
 
 def test_jeffreys_matches_statsmodels() -> None:
@@ -19,6 +25,20 @@ def test_jeffreys_matches_statsmodels() -> None:
                 ref = proportion_confint(k, n, alpha=1 - confidence, method="jeffreys")
                 assert (low, high) == pytest.approx(ref, abs=1e-12)
     assert jeffreys(0, 10)[0] == 0.0 and jeffreys(10, 10)[1] == 1.0
+
+
+def test_exact_and_wilson_intervals_match_scipy_binomtest() -> None:
+    for n in (1, 2, 9, 40, 333):
+        for k in range(n + 1):
+            for confidence in (0.9, 0.95, 0.999):
+                test = binomtest(k, n)
+                for method, ours in (("exact", clopper_pearson), ("wilson", wilson)):
+                    ref = test.proportion_ci(confidence_level=confidence, method=method)
+                    assert ours(k, n, confidence) == pytest.approx((ref.low, ref.high), abs=1e-9)
+                one_sided = binomtest(k, n, alternative="less").proportion_ci(
+                    confidence_level=confidence, method="exact"
+                )
+                assert upper_bound(k, n, confidence) == pytest.approx(one_sided.high, abs=1e-9)
 
 
 def test_newcombe_matches_statsmodels() -> None:
