@@ -10,7 +10,9 @@ publishing and the baseline check are the controller's
 
 Importing the plugin loads no model, statistics or report library (inspect-ai,
 scipy, statsmodels, matplotlib, jinja2): each loads where it is first used, so
-``pytest --co`` loads none, and xdist workers never load the report stack.
+``pytest --co`` loads none, and xdist workers never load the report stack. A
+run that will write a report starts a helper process at configure time that
+imports inspect-ai for the logs meanwhile (:mod:`harness.report.log_writer`).
 """
 
 from harness.plugin.collection import (

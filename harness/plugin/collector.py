@@ -63,6 +63,7 @@ class Collector:
 
     def __post_init__(self) -> None:
         self.baseline = _load_baseline(self.state)
+        self._start_log_writer()
 
     def _count_tests(self, nodeids: list[str]) -> None:
         """Start the per-model progress lines once the tests are known."""
@@ -80,29 +81,32 @@ class Collector:
         if totals:
             self.progress = ModelProgress(write, totals, every)
 
-    def _start_log_writer(self, nodeids: list[str]) -> None:
-        """Start the inspect-log helper when the run will write a report (it imports
-        inspect-ai on another core while the tests run; see report.log_writer), unless
-        this process has inspect-ai already (a run inside another pytest run)."""
-        if self.log_writer is not None or self.config.option.collectonly:
+    def _start_log_writer(self) -> None:
+        """Start the inspect-log helper at configure time, when the run may write a report:
+        it imports inspect-ai on the other core while this process imports, collects and
+        runs the tests (see report.log_writer). Not for --co or --plan, nor inside a
+        process that has inspect-ai already (a run inside another pytest run)."""
+        if self.config.option.collectonly or self.config.getoption("plan", False):
             return
-        if "inspect_ai" in sys.modules:
-            return
-        if self.config.getoption("plan", False):
-            return
-        models = self.state.settings.models
-        if any(model_of(nodeid, models) is not None for nodeid in nodeids):
+        if "inspect_ai" not in sys.modules:
             self.log_writer = LogWriter.start()
+
+    def _stop_log_writer(self, nodeids: list[str]) -> None:
+        """A run that collected no hypothesis test writes no report: end the helper."""
+        models = self.state.settings.models
+        if self.log_writer is not None and not any(model_of(n, models) for n in nodeids):
+            self.log_writer.close()
+            self.log_writer = None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         nodeids = [item.nodeid for item in session.items]
         self._count_tests(nodeids)
-        self._start_log_writer(nodeids)
+        self._stop_log_writer(nodeids)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self._count_tests(list(ids))  # every worker collects the same tests
-        self._start_log_writer(list(ids))
+        self._stop_log_writer(list(ids))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         if self.log_writer is not None:
