@@ -77,7 +77,7 @@ def embedded_draws(repeat: int) -> None:
 def embedded_suite(repeat: int, tmp: Path) -> None:
     """The embedded suite quiet and busy; cold vs warm and --co on the quiet run's cache."""
     quiet, code_q, usage_q = startup.pytest_run([], tmp / "quiet")
-    with local_speed.busy(2):
+    with startup.busy(2):  # spinners that end with this script, even if it is killed
         busy, code_b, usage_b = startup.pytest_run([], tmp / "busy")
     calls_q = usage_q["calls"] if usage_q else "?"
     calls_b = usage_b["calls"] if usage_b else "?"
