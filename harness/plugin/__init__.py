@@ -8,9 +8,10 @@ Options and configuration are :mod:`~harness.plugin.options`; collection is
 publishing and the baseline check are the controller's
 :mod:`~harness.plugin.collector`, registered at configure time.
 
-Importing the plugin loads no model, statistics or report library (inspect-ai,
-scipy, statsmodels, matplotlib, jinja2): each loads where it is first used, so
-``pytest --co`` loads none, and xdist workers never load the report stack. A
+Importing the plugin loads no model or report library (inspect-ai, statsmodels,
+matplotlib, jinja2): each loads where it is first used, so ``pytest --co`` loads
+none of them (scipy.stats it does load, for the intervals), and xdist workers never
+load the report stack. A
 run that will write a report starts a helper process at configure time that
 imports inspect-ai for the logs meanwhile (:mod:`harness.report.log_writer`).
 """

@@ -60,10 +60,7 @@ def looks(model: str, settings: RunSettings, requests: int) -> Iterator[int]:
     (a wave: ``max_connections / requests`` draws per request), doubles the one
     before, stops growing at ``ROUND_WAVES`` waves, and takes in a last remnant
     shorter than a wave: 8, 40, 104, 232, 500 per arm with 64 connections, two
-    arms and ``--max-draws 500``, where a fixed batch looks 63 times. A remote
-    model's rounds also overlap (:func:`evaluate` passes the next look as
-    ``ahead`` to :meth:`Sampler.draws_many`): a look costs no idle connections,
-    and a claim decided at a look has started at most one wave beyond it.
+    arms and ``--max-draws 500``, where a fixed batch looks 63 times.
     """
     step = settings.batch_size
     grows = not model.startswith(FIXED_BATCH)
@@ -114,19 +111,13 @@ def claim_design(
 
 
 def _sample(
-    variants: Sequence[ResolvedVariant],
-    claim: Claim,
-    model: str,
-    sampler: Sampler,
-    n: int,
-    ahead: int = 0,
+    variants: Sequence[ResolvedVariant], claim: Claim, model: str, sampler: Sampler, n: int
 ) -> PerVariant:
     """Draws 0..n-1 of every arm the claim uses, per variant, requested together.
 
     Each variant is drawn with its own generation settings (the run's, with the
     hypothesis's own over them unless given on the command line); variants that
-    share them are requested in one gather. ``ahead``: the next look's count
-    (see :meth:`Sampler.draws_many`).
+    share them are requested in one gather.
     """
     groups: dict[GenerationSettings, list[int]] = {}
     for i, v in enumerate(variants):
@@ -135,7 +126,7 @@ def _sample(
     out: PerVariant = [{} for _ in variants]
     for gen, members in groups.items():
         requests = [variants[i].arm(arm).messages for i in members for arm in claim.arms]
-        got = iter(sampler.draws_many(model, requests, n, generation=gen, ahead=ahead))
+        got = iter(sampler.draws_many(model, requests, n, generation=gen))
         for i in members:
             out[i] = {arm: labelled(next(got), variants[i], arm) for arm in claim.arms}
     return out
@@ -222,11 +213,8 @@ def evaluate(
     variants = [pair.variant(v) for v in ids]
     cats = categories(variants[0], claim)
     d = claim_design(claim, variants[0], settings, claim_alpha, pooled=pooled)
-    schedule = list(looks(model, settings, len(variants) * len(claim.arms)))
-    overlap = not model.startswith(FIXED_BATCH)  # a remote model's rounds overlap
-    for k, n in enumerate(schedule):
-        ahead = schedule[k + 1] if overlap and k + 1 < len(schedule) else 0
-        per_variant = _sample(variants, claim, model, sampler, n, ahead)
+    for n in looks(model, settings, len(variants) * len(claim.arms)):
+        per_variant = _sample(variants, claim, model, sampler, n)
         if progress is not None:
             progress(f"{n} draws per arm" + (" and paraphrase" if pooled else ""))
         walked = _walk(d, per_variant, cats)
@@ -234,7 +222,6 @@ def evaluate(
         if decided is not None:
             break
     assert decided is not None  # the last look is at --max-draws, which always decides
-    sampler.settle()
     verdict, reason = decided
     used = int(walked.at_draw[0]) if int(walked.code[0]) != Decision.UNDECIDED else n
     arms = _arm_results(variants, per_variant, claim, n)

@@ -43,7 +43,6 @@ from harness.run.settings import GenerationSettings
 from harness.run.transport import (
     CUT_SHORT,
     FAILED_IN_A_ROW,
-    HEDGED,
     REQUEST_SETTINGS,
     ROUND,
     ModelStopped,
@@ -112,7 +111,6 @@ class Sampler(Transport):
         remember(secret_values(self.model_args))
         self._served: set[tuple[str, int]] = set()  # cached draws already counted as hits
         self._loop = asyncio.new_event_loop()
-        self._early: dict[tuple[str, int], asyncio.Future[Draw]] = {}  # started ahead
 
     def model(self, name: str) -> Model:
         """The inspect-ai model for ``name`` (created once per process).
@@ -153,7 +151,6 @@ class Sampler(Transport):
         requests: list[tuple[Message, ...]],
         count: int,
         generation: GenerationSettings | None = None,
-        ahead: int = 0,
     ) -> list[list[Draw]]:
         """Draws 0..count-1 of each request, the missing ones of all requests in one gather.
 
@@ -163,12 +160,6 @@ class Sampler(Transport):
         ``generation`` (a hypothesis's settings; default: the sampler's) keys the
         draws and configures the calls; its system prompt is sent as a leading
         system message.
-
-        ``ahead`` (the next look's count, remote models only): as this gather's
-        last requests leave connections idle, draws count..ahead-1 start in
-        their place, at most one connection's worth (``max_connections``) in
-        all, so the connections stay busy across the look. A later call collects
-        them; :meth:`settle` waits for those no call collected.
         """
         gen = generation or self.settings
         if gen.system_prompt is not None:
@@ -180,7 +171,6 @@ class Sampler(Transport):
         args = self.model_args.get(model, {})
         have: dict[str, dict[int, Draw]] = {}
         jobs: list[Job] = []
-        spare: list[Job] = []  # draws of the next look, to start as connections idle
         keys = [request_key(model, m, gen, self.run_seed) for m in requests]
         for messages, seed_key in zip(requests, keys, strict=True):
             if seed_key in have:
@@ -195,7 +185,7 @@ class Sampler(Transport):
                 "seed": self.run_seed,
             }
             for i in range(count):
-                got = self.store.get(key, i) if (key, i) not in self._early else None
+                got = self.store.get(key, i)
                 if got is not None and got.error is None:
                     got_all[i] = got
                     if got.cached and (key, i) not in self._served:
@@ -203,80 +193,22 @@ class Sampler(Transport):
                         usage.cache_hits += 1
                 else:
                     jobs.append((messages, seed_key, i, key, header))
-            for i in range(count, ahead):
-                if (key, i) not in self._early and self.store.get(key, i) is None:
-                    spare.append((messages, seed_key, i, key, header))
         if jobs:
             self.model(model)  # raises ModelStopped if it cannot be created
-            made = self._loop.run_until_complete(self._gather(model, jobs, gen, spare))
+            made = self._loop.run_until_complete(self._gather(model, jobs, gen))
             for job, draw in zip(jobs, made, strict=True):
                 have[job[1]][draw.index] = draw
             if model in self.stopped:
                 raise ModelStopped(model, self.stopped[model])
         return [[have[k][i] for i in range(count)] for k in keys]
 
-    def settle(self) -> None:
-        """Wait for the draws started ahead that no call collected (a claim decided at the
-        look they were started for); they are kept in the store like any other."""
-        if self._early:
-            early = list(self._early.values())
-            self._early.clear()
-            self._loop.run_until_complete(asyncio.gather(*early, return_exceptions=True))
-
-    async def _gather(
-        self, model: str, jobs: list[Job], gen: GenerationSettings, spare: list[Job]
-    ) -> list[Draw]:
+    async def _gather(self, model: str, jobs: list[Job], gen: GenerationSettings) -> list[Draw]:
         # gather inside a coroutine so its future belongs to this sampler's loop
         ROUND.set(Round(total=len(jobs)))  # the draws' tasks see it: their peers for hedging
-        tasks = [
-            self._early.pop((key, i))
-            if (key, i) in self._early
-            else asyncio.ensure_future(self._one(model, msgs, sk, i, key, header, gen))
-            for msgs, sk, i, key, header in jobs
-        ]
-        feeder = asyncio.ensure_future(self._feed(model, tasks, spare, gen)) if spare else None
-        try:
-            return list(await asyncio.gather(*tasks))
-        finally:
-            if feeder is not None:
-                feeder.cancel()
-
-    async def _feed(
-        self,
-        model: str,
-        tasks: list[asyncio.Future[Draw]],
-        spare: list[Job],
-        gen: GenerationSettings,
-    ) -> None:
-        """Start ``spare`` draws on connections the gather's tail leaves idle (a wave at most)."""
-        limit = max(gen.max_connections, gen.batch)
-        pending: set[asyncio.Future[Draw]] = set(tasks)
-        started: list[asyncio.Future[Draw]] = []
-        queue = deque(spare[:limit])
-        while queue and pending:
-            _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            free = limit - len(pending) - sum(1 for f in started if not f.done())
-            for _ in range(min(free, len(queue))):
-                msgs, sk, i, key, header = queue.popleft()
-                task = asyncio.ensure_future(self._ahead(model, msgs, sk, i, key, header, gen))
-                self._early[key, i] = task
-                started.append(task)
-
-    async def _ahead(
-        self,
-        model: str,
-        messages: tuple[Message, ...],
-        seed_key: str,
-        index: int,
-        key: str,
-        header: dict[str, Any],
-        gen: GenerationSettings,
-    ) -> Draw:
-        """A draw started ahead of its look: not one of this gather's peers, and not hedged
-        (its age includes the look's pause, and its peers are the next gather's)."""
-        ROUND.set(None)
-        HEDGED.set(False)
-        return await self._one(model, messages, seed_key, index, key, header, gen)
+        calls = (
+            self._one(model, msgs, sk, i, key, header, gen) for msgs, sk, i, key, header in jobs
+        )
+        return list(await asyncio.gather(*calls))
 
     async def _one(
         self,

@@ -115,7 +115,7 @@ class Transport:
         from inspect_ai.model import ModelOutput
 
         tasks = {asyncio.ensure_future(self._request(model, chat, config, usage, retry))}
-        hedging = self._hedging(model) and HEDGED.get()
+        hedging = self._hedging(model)
         hedges, sent = 0, time.monotonic()
         outcome: ModelOutput | BaseException | None = None
         try:
@@ -290,8 +290,6 @@ class Round:
 
 
 ROUND: contextvars.ContextVar[Round | None] = contextvars.ContextVar("harness_round", default=None)
-#: False in a draw started ahead of its look (see Sampler.draws_many): it is never hedged.
-HEDGED: contextvars.ContextVar[bool] = contextvars.ContextVar("harness_hedged", default=True)
 #: Set by the HTTP client's request hook when the request of the current task goes out.
 _SENT: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("harness_sent")
 

@@ -1,47 +1,33 @@
 """Confidence intervals and bounds for shares and differences of shares.
 
 Clopper-Pearson and the one-sided exact bound decide (compliance); Wilson,
-Jeffreys and Newcombe's interval are for display. All are written out from the
-inverse regularized incomplete beta function (``scipy.special.betaincinv``, the
-beta quantile) and the normal quantile (``statistics.NormalDist``): importing
-``scipy.special`` costs a run about 0.4 s where ``scipy.stats`` costs 0.8-1.4 s
-and statsmodels (with pandas) another 0.3-0.4 s, and collecting tests needs none
-of them. tests/stats/test_stats.py holds each equal to scipy's ``binomtest``
-intervals or statsmodels' to 1e-9 over whole grids of counts.
+Jeffreys and Newcombe's interval are for display. Jeffreys and Newcombe are
+written out from scipy's beta quantiles and Wilson intervals rather than taken
+from statsmodels, whose import (with pandas) would cost every run 0.3-0.4 s;
+tests/stats/test_intervals.py holds them equal to statsmodels' to 1e-12.
 """
 
 from __future__ import annotations
 
 from math import sqrt
-from statistics import NormalDist
 
-
-def _beta_quantile(q: float, a: float, b: float) -> float:
-    """The ``q`` quantile of Beta(a, b) (scipy.special, loaded on first use)."""
-    from scipy.special import betaincinv
-
-    return float(betaincinv(a, b, q))
+from scipy.stats import beta, binomtest
 
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Exact two-sided interval for a binomial share (never below nominal coverage)."""
     if n == 0:
         return (0.0, 1.0)
-    tail = (1.0 - confidence) / 2
-    low = 0.0 if k == 0 else _beta_quantile(tail, k, n - k + 1)
-    high = 1.0 if k == n else _beta_quantile(1.0 - tail, k + 1, n - k)
-    return (low, high)
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="exact")
+    return (float(ci.low), float(ci.high))
 
 
 def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval, for display only (its coverage dips below nominal)."""
     if n == 0:
         return (0.0, 1.0)
-    z = NormalDist().inv_cdf(1.0 - (1.0 - confidence) / 2)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 
 def jeffreys(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -49,16 +35,19 @@ def jeffreys(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     if n == 0:
         return (0.0, 1.0)
     tail = (1.0 - confidence) / 2  # the Beta(k + 1/2, n - k + 1/2) posterior's quantiles
-    low = 0.0 if k == 0 else _beta_quantile(tail, k + 0.5, n - k + 0.5)
-    high = 1.0 if k == n else _beta_quantile(1.0 - tail, k + 0.5, n - k + 0.5)
+    low = 0.0 if k == 0 else float(beta.ppf(tail, k + 0.5, n - k + 0.5))
+    high = 1.0 if k == n else float(beta.ppf(1.0 - tail, k + 0.5, n - k + 0.5))
     return (low, high)
 
 
 def upper_bound(k: int, n: int, level: float) -> float:
     """One-sided exact upper confidence bound for a share at ``level``."""
-    if n == 0 or k == n:
+    if n == 0:
         return 1.0
-    return _beta_quantile(level, k + 1, n - k)
+    if k == n:
+        return 1.0
+    ci = binomtest(k, n, alternative="less").proportion_ci(confidence_level=level, method="exact")
+    return float(ci.high)
 
 
 def newcombe_interval(

@@ -410,7 +410,7 @@ def _pytest_run(report_dir: Path, *extra: str) -> subprocess.CompletedProcess[st
 
 
 def _verdicts(report_dir: Path) -> dict[tuple[str, str], str]:
-    runs = [p for p in report_dir.iterdir() if p.name != "latest"]
+    runs = [p for p in report_dir.iterdir() if p.name != "latest" and not p.name.startswith(".")]
     assert len(runs) == 1, runs  # one report, not one per worker
     results = RunResults.model_validate_json((runs[0] / "results.json").read_text())
     assert (report_dir / "latest").resolve() == runs[0].resolve()
