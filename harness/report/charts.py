@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,7 +171,7 @@ def _keep(path: Path, svg: str) -> None:
     """Write one drawing into the chart folder; drop drawings unused for KEEP_DAYS."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        private = path.with_name(f".{path.name}.{os.getpid()}")
+        private = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         private.write_text(svg, encoding="utf-8")
         os.replace(private, path)
         cutoff = time.time() - KEEP_DAYS * 86400

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -55,7 +56,7 @@ def _reserve(base: Path, run_id: str) -> Path:
 def update_latest(base: Path, run_dir: Path) -> Path:
     """Point ``base/latest`` at ``run_dir`` atomically (symlink swap, else a copied folder)."""
     latest = base / LATEST
-    tmp = base / f".{LATEST}.{os.getpid()}"
+    tmp = base / f".{LATEST}.{os.getpid()}.{threading.get_ident()}"  # private to the writer
     try:
         if tmp.is_symlink() or tmp.exists():
             tmp.unlink()
@@ -67,7 +68,7 @@ def update_latest(base: Path, run_dir: Path) -> Path:
         if tmp.is_symlink():
             tmp.unlink()
         shutil.copytree(run_dir, tmp, symlinks=False)
-        old = base / f".{LATEST}.old.{os.getpid()}"
+        old = base / f".{LATEST}.old.{os.getpid()}.{threading.get_ident()}"
         if latest.exists():
             latest.rename(old)
         tmp.rename(latest)

@@ -17,6 +17,7 @@ import gc
 import hashlib
 import os
 import pickle
+import threading
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -65,7 +66,7 @@ def kept(name: str, layout: int, packages: tuple[str, ...], build: Callable[[], 
     value = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        private = path.with_name(f".{path.name}.{os.getpid()}")
+        private = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         private.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(private, path)
     except OSError:
