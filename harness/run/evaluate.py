@@ -9,13 +9,12 @@ the claim INCONCLUSIVE.
 
 Batch sizes (:func:`looks`): local models keep ``--batch-size`` (the embedded
 provider decodes a batch's draws together, and more per round only adds
-decode steps), simulated and scripted ones too; for a remote model, where a
-round costs a network round trip whatever its size, rounds after the first fill
-the model's connections at least once and double up to a few times that. Looking
-less often cannot change a verdict: the walk finds the draw at which a test first
-crossed, which the outcome records (``decided_at``), whichever batch it fell in;
-a later batch only means more draws made (``draws_per_arm``): at most about twice
-those needed, or one round of the connections.
+decode steps), simulated ones too; for a remote model, where a round costs a
+network round trip whatever its size, the batch doubles every round up to a
+few rounds' worth of the model's connections. Looking less often cannot change
+a verdict: the walk finds the draw at which a test first crossed, which the
+outcome records (``decided_at``), whichever batch it fell in; a later batch
+only means more draws made (``draws_per_arm``), at most about twice those needed.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ import numpy as np
 
 from harness.define.claims import Claim
 from harness.define.pair import ArmName, HypothesisError, PromptPair, ResolvedVariant
-from harness.models import SCRIPTED_PREFIX, SIMULATED_PREFIX, is_simulated
+from harness.models import SIMULATED_PREFIX, is_simulated
 from harness.results.records import ArmResult, Draw, GateResult, Outcome, Verdict
 from harness.run.draws import Progress, budget_stop, labelled, summarize
 from harness.run.settings import GenerationSettings, RunSettings
@@ -43,10 +42,10 @@ if TYPE_CHECKING:  # drawing (inspect-ai) is not needed to plan
 
 POOLED = "pooled"
 PerVariant = list[dict[ArmName, list[Draw]]]
-#: Models whose batch stays ``--batch-size``: in-process (embedded, simulated, scripted).
-FIXED_BATCH: tuple[str, ...] = ("local/", SIMULATED_PREFIX, SCRIPTED_PREFIX)
-#: A remote model's rounds grow to at most this many waves (one wave: every connection once).
-ROUND_WAVES = 8
+#: Models whose batch stays ``--batch-size``: in-process (embedded, simulated).
+FIXED_BATCH: tuple[str, ...] = ("local/", SIMULATED_PREFIX)
+#: A remote model's batch grows until one round fills its connections this many times.
+ROUND_WAVES = 4
 
 
 def looks(model: str, settings: RunSettings, requests: int) -> Iterator[int]:
@@ -54,25 +53,19 @@ def looks(model: str, settings: RunSettings, requests: int) -> Iterator[int]:
 
     ``requests`` are the round's concurrent requests (two arms, times the
     paraphrases of a pooled claim). In-process models look every
-    ``--batch-size`` draws. For a remote model a round costs a round trip
-    whatever its size, so after a first round of ``--batch-size`` (claims that
-    decide at once stay cheap) each round fills the connections at least once
-    (a wave: ``max_connections / requests`` draws per request), doubles the one
-    before, stops growing at ``ROUND_WAVES`` waves, and takes in a last remnant
-    shorter than a wave: 8, 40, 104, 232, 500 per arm with 64 connections, two
-    arms and ``--max-draws 500``, where a fixed batch looks 63 times.
+    ``--batch-size`` draws; for a remote model the batch doubles each round until
+    a round holds ``ROUND_WAVES`` x ``max_connections`` draws in all: 8, 24, 56,
+    120, 248, 376, ... per arm with 64 connections and two arms.
     """
     step = settings.batch_size
     grows = not model.startswith(FIXED_BATCH)
-    wave = max(1, settings.generation.max_connections // max(1, requests))
+    cap = max(step, ROUND_WAVES * settings.generation.max_connections // max(1, requests))
     n = 0
     while n < settings.max_draws:
         n = min(n + step, settings.max_draws)
-        if grows and n > settings.batch_size and settings.max_draws - n < wave:
-            n = settings.max_draws  # a remnant would cost a whole round trip
         yield n
         if grows:
-            step = min(max(2 * step, wave), max(ROUND_WAVES * wave, step))
+            step = min(2 * step, cap)
 
 
 def categories(variant: ResolvedVariant, claim: Claim) -> dict[str, tuple[str, ...]]:
