@@ -14,6 +14,7 @@ them. The helper ends when its input closes, so it never outlives the run.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,8 @@ class LogWriter:
 
 def main() -> int:
     """The helper: import inspect-ai's log types, then write the logs it is asked for."""
+    if hasattr(os, "nice"):
+        os.nice(10)  # idle cores only: the run and the servers it calls come first
     from harness.report.inspect_logs import write_logs  # the slow import, while tests run
     from harness.results.run import RunResults
 
