@@ -9,6 +9,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
+from harness.files import cache_home
+
 __all__ = [
     "ASSEMBLED",
     "DEFAULT_CTX",
@@ -68,8 +70,7 @@ def assembled(module: Any) -> Path:
     It goes to ``$XDG_CACHE_HOME/behavior-harness`` (default ``~/.cache``), through a
     private file renamed into place, so processes that start together do not clash.
     """
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    target = Path(home) / "behavior-harness" / str(module.MODEL_NAME)
+    target = cache_home() / str(module.MODEL_NAME)
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f"{target.name}.{os.getpid()}.part")

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from harness.files import write_text
 from harness.plugin.evaluation import OUTCOME_KEY, PLAN_KEY, STOPPED_KEY, USAGE_KEY
 from harness.plugin.state import RunState
-from harness.report.files import write_text
 from harness.report.labels import model_of
 from harness.report.log_writer import LogWriter
 from harness.report.progress import ModelProgress, interval_for, terminal_writer

@@ -27,12 +27,12 @@ import hashlib
 import io
 import json
 import os
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.files import write_text
 from harness.report.labels import MIN_REPLIES
 from harness.results.records import ArmResult, GateResult, Outcome
 from harness.stats.intervals import jeffreys, newcombe_interval
@@ -170,10 +170,7 @@ def chart(outcome: Outcome, folder: Path | None = None) -> str:
 def _keep(path: Path, svg: str) -> None:
     """Write one drawing into the chart folder; drop drawings unused for KEEP_DAYS."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        private = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        private.write_text(svg, encoding="utf-8")
-        os.replace(private, path)
+        write_text(path, svg)
         cutoff = time.time() - KEEP_DAYS * 86400
         for old in path.parent.glob("*.svg"):
             if old.stat().st_mtime < cutoff:

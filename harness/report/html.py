@@ -24,10 +24,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from harness.define.classifiers import OFF_PROTOCOL
+from harness.files import write_text
 from harness.report import first_token
 from harness.report.charts import chart, gate_mark, gate_name
 from harness.report.explain import HEADLINES
-from harness.report.files import write_text
 from harness.report.labels import (
     MIN_REPLIES,
     draw_variant,

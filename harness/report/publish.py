@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from harness.report.files import write_text
+from harness.files import write_text
 from harness.report.log_writer import LOG_DIR, LogWriter
 from harness.report.redact import redact, scrubbed
 from harness.results.records import Draw

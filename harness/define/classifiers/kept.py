@@ -13,25 +13,19 @@ do not clash); an unreadable or unwritable cache only costs the build.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
-import os
 import pickle
-import threading
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["cache_home", "kept"]
+from harness.files import cache_home, write_bytes
+
+__all__ = ["kept"]
 
 T = TypeVar("T")
-
-
-def cache_home() -> Path:
-    """The harness's per-user cache folder (``$XDG_CACHE_HOME/behavior-harness``)."""
-    home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(home) / "behavior-harness"
 
 
 def _versions(packages: tuple[str, ...]) -> str:
@@ -59,16 +53,9 @@ def kept(name: str, layout: int, packages: tuple[str, ...], build: Callable[[], 
         finally:
             gc.enable()
         return value
-    except FileNotFoundError:
-        pass
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError):
-        pass  # a damaged or foreign file: build afresh and replace it
+        pass  # not built yet, or a damaged or foreign file: build it (again)
     value = build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        private = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        private.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(private, path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):  # unwritable: the next process builds it too
+        write_bytes(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     return value
