@@ -59,6 +59,17 @@ def sampling_of(
     )
 
 
+def fill_batch(batch: Any, entries: list[tuple[int, int, int, bool]]) -> None:
+    """Load (token, position, sequence, wants logits) entries into a ``llama_batch``."""
+    batch.n_tokens = len(entries)
+    for i, (token, pos, seq, out) in enumerate(entries):
+        batch.token[i] = token
+        batch.pos[i] = pos
+        batch.n_seq_id[i] = 1
+        batch.seq_id[i][0] = seq
+        batch.logits[i] = out
+
+
 @dataclass
 class Completion:
     """One decoded draw."""
@@ -174,7 +185,7 @@ class BatchDecoder:
                     self._accept(job, draw, self._sample_logits(draw.chain, state.logits))
                 seq += 1
             while live := [(job, d) for job, d in draws if d.done is None]:
-                self._fill([(d.tokens[-1], d.pos - 1, d.seq, True) for _, d in live])
+                fill_batch(self._batch, [(d.tokens[-1], d.pos - 1, d.seq, True) for _, d in live])
                 if lc.llama_decode(self._ctx, self._batch) != 0:
                     raise RuntimeError("llama_decode failed (KV cache full?)")
                 for i, (job, d) in enumerate(live):
@@ -206,17 +217,6 @@ class BatchDecoder:
             text = text[: min(cuts)]
         return Completion(text=text, output_tokens=len(draw.tokens), finish=finish)
 
-    def _fill(self, entries: list[tuple[int, int, int, bool]]) -> None:
-        """Load (token, position, sequence, wants logits) entries into the batch."""
-        b = self._batch
-        b.n_tokens = len(entries)
-        for i, (token, pos, seq, out) in enumerate(entries):
-            b.token[i] = token
-            b.pos[i] = pos
-            b.n_seq_id[i] = 1
-            b.seq_id[i][0] = seq
-            b.logits[i] = out
-
     def _prompt(self, tokens: list[int]) -> _Saved:
         """The saved state of ``tokens`` evaluated from an empty context."""
         key = tuple(tokens)
@@ -237,8 +237,9 @@ class BatchDecoder:
         for start in range(0, len(tokens), self._n_batch):
             chunk = tokens[start : start + self._n_batch]
             last = start + len(chunk) == len(tokens)
-            self._fill(
-                [(t, start + i, 0, last and i == len(chunk) - 1) for i, t in enumerate(chunk)]
+            fill_batch(
+                self._batch,
+                [(t, start + i, 0, last and i == len(chunk) - 1) for i, t in enumerate(chunk)],
             )
             if lc.llama_decode(self._ctx, self._batch) != 0:
                 raise RuntimeError("llama_decode failed on the prompt")

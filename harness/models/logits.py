@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from harness.models.llama_batch import Sampling
+from harness.models.llama_batch import Sampling, fill_batch
 
 Floats = npt.NDArray[np.float64]
 Path = tuple[int, ...]
@@ -222,7 +222,10 @@ class LogitScorer:
                     chunk = prompt[start : start + self._n_batch]
                     last = start + len(chunk) == len(prompt)
                     end = len(chunk) - 1
-                    self._fill([(t, start + i, 0, last and i == end) for i, t in enumerate(chunk)])
+                    fill_batch(
+                        self._batch,
+                        [(t, start + i, 0, last and i == end) for i, t in enumerate(chunk)],
+                    )
                     self._decode()
                 yield Session(self, len(prompt), self._row(-1))
             finally:
@@ -236,16 +239,6 @@ class LogitScorer:
     def _row(self, i: int) -> npt.NDArray[np.float32]:
         pointer = self._lc.llama_get_logits_ith(self._ctx, i)
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).copy()
-
-    def _fill(self, entries: list[tuple[int, int, int, bool]]) -> None:
-        b = self._batch
-        b.n_tokens = len(entries)
-        for i, (token, pos, seq, out) in enumerate(entries):
-            b.token[i] = token
-            b.pos[i] = pos
-            b.n_seq_id[i] = 1
-            b.seq_id[i][0] = seq
-            b.logits[i] = out
 
 
 class Session:
@@ -281,7 +274,9 @@ class Session:
                 chunk.append((path, seq))
             if not chunk:
                 raise RuntimeError("the scorer ran out of sequences")
-            s._fill([(p[-1], self.n_prompt + len(p) - 1, seq, True) for p, seq in chunk])
+            fill_batch(
+                s._batch, [(p[-1], self.n_prompt + len(p) - 1, seq, True) for p, seq in chunk]
+            )
             s._decode()
             for row, (path, _) in enumerate(chunk):
                 out[path] = s._row(row)

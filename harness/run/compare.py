@@ -94,12 +94,7 @@ def evaluate_models(
         gates=gate_results(walked),
         draws_per_arm=n,
         decided_at=min(used, n),
-        max_draws=settings.max_draws,
-        alpha=settings.alpha,
-        gate_alpha=claim_alpha,
-        beta=settings.beta,
-        family_size=family_size,
-        seed=settings.seed,
+        **settings.outcome_fields(claim_alpha, family_size),
         difference=newcombe_interval(
             first.counts.get(cat, 0), first.compliant, second.counts.get(cat, 0), second.compliant
         ),

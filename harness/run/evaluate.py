@@ -235,12 +235,7 @@ def evaluate(
         gates=gate_results(walked),
         draws_per_arm=n,
         decided_at=min(used, n),
-        max_draws=settings.max_draws,
-        alpha=settings.alpha,
-        gate_alpha=claim_alpha,
-        beta=settings.beta,
-        family_size=family_size,
-        seed=settings.seed,
+        **settings.outcome_fields(claim_alpha, family_size),
         difference=_difference(claim, arms),
     )
 

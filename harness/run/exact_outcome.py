@@ -78,12 +78,7 @@ def exact_outcome(
         gates=[_gate_result(o, design, samples) for o in walked.gates],
         draws_per_arm=n,
         decided_at=walked.at_draw if walked.at_draw is not None else n,
-        max_draws=settings.max_draws,
-        alpha=settings.alpha,
-        gate_alpha=claim_alpha,
-        beta=settings.beta,
-        family_size=family_size,
-        seed=settings.seed,
+        **settings.outcome_fields(claim_alpha, family_size),
         exact=ExactNote(
             mode=mode,
             note=note,

@@ -126,7 +126,7 @@ class LocalSource:
         """The arm's first-token table (and, with ``texts``, their exact probabilities); kept
         in the draw cache's folder, keyed by the model file, the request and the arm."""
         key = self._key(messages, gen, arm, texts)
-        cached = self.kept(messages, gen, arm, texts)
+        cached = self._read(key)
         if cached is not None:
             return cached
         table = self._compute(messages, gen, arm, texts)
@@ -142,9 +142,10 @@ class LocalSource:
         texts: Sequence[str] = (),
     ) -> FirstToken | None:
         """The arm's table from the draw cache's folder, if an earlier run kept it."""
-        if self.sampler is None:
-            return None
-        cached = _read_cache(self.sampler, self._key(messages, gen, arm, texts))
+        return self._read(self._key(messages, gen, arm, texts))
+
+    def _read(self, key: str) -> FirstToken | None:
+        cached = _read_cache(self.sampler, key) if self.sampler is not None else None
         return None if cached is None else FirstToken.model_validate(cached)
 
     def _key(
@@ -277,21 +278,11 @@ class ApiSource:
         return f"the logprobs call failed: {error}"
 
     async def _ask(self, model: Any, messages: tuple[Message, ...], gen: GenerationSettings) -> Any:
-        from inspect_ai.model import (
-            ChatMessageAssistant,
-            ChatMessageSystem,
-            ChatMessageUser,
-            GenerateConfig,
-        )
+        from inspect_ai.model import GenerateConfig
 
-        chat = [
-            ChatMessageSystem(content=m.content)
-            if m.role == "system"
-            else ChatMessageAssistant(content=m.content)
-            if m.role == "assistant"
-            else ChatMessageUser(content=m.content)
-            for m in messages
-        ]
+        from harness.run.transport import chat_messages
+
+        chat = chat_messages(messages)
         config = GenerateConfig(
             temperature=gen.temperature,
             max_tokens=1,

@@ -49,6 +49,7 @@ from harness.run.transport import (
     Round,
     Transport,
     budget_stopped,
+    chat_messages,
     hook_requests,
     no_client_retries,
     one_line,
@@ -57,7 +58,7 @@ from harness.run.transport import (
 )
 
 if TYPE_CHECKING:  # inspect-ai loads with the first model a run calls (a cached run: none)
-    from inspect_ai.model import ChatMessage, Model
+    from inspect_ai.model import Model
 
 #: One draw to make: (messages, request key, draw index, store key, store header).
 Job = tuple[tuple[Message, ...], str, int, str, dict[str, Any]]
@@ -233,26 +234,13 @@ class Sampler(Transport):
         index: int,
         gen: GenerationSettings | None = None,
     ) -> Draw:
-        from inspect_ai.model import (
-            ChatMessageAssistant,
-            ChatMessageSystem,
-            ChatMessageUser,
-        )
-
         seed = draw_seed(key, index)
         usage = self.usage.setdefault(model, Usage())
         reason = self.budget(model) if self.budget is not None else None
         if reason is not None:
             return budget_stopped(index, seed, reason)
         usage.cache_misses += 1
-        chat: list[ChatMessage] = [
-            ChatMessageSystem(content=m.content)
-            if m.role == "system"
-            else ChatMessageAssistant(content=m.content)
-            if m.role == "assistant"
-            else ChatMessageUser(content=m.content)
-            for m in messages
-        ]
+        chat = chat_messages(messages)
         gen = gen or self.settings
         config = self._config(model, seed, gen)
         error = "no attempt"

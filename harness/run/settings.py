@@ -226,3 +226,14 @@ class RunSettings(BaseModel):
     update_baseline: Annotated[bool, Option("write this run's rows to --baseline", flag=True)] = (
         False
     )
+
+    def outcome_fields(self, claim_alpha: float, family_size: int) -> dict[str, Any]:
+        """The run-level fields every :class:`~harness.results.records.Outcome` records."""
+        return {
+            "max_draws": self.max_draws,
+            "alpha": self.alpha,
+            "gate_alpha": claim_alpha,
+            "beta": self.beta,
+            "family_size": family_size,
+            "seed": self.seed,
+        }

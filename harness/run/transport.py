@@ -17,12 +17,13 @@ import re
 import statistics
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from harness.define.pair import Message
 from harness.results.records import BudgetStop, Draw, Usage
 from harness.run.settings import GenerationSettings
 
@@ -259,6 +260,20 @@ class Transport:
         found = self._models.get(model)
         url = getattr(getattr(found, "api", None), "base_url", None)
         return str(url) if url else None
+
+
+def chat_messages(messages: Sequence[Message]) -> list[ChatMessage]:
+    """The harness's messages as inspect-ai chat messages (system, assistant or user)."""
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
+
+    return [
+        ChatMessageSystem(content=m.content)
+        if m.role == "system"
+        else ChatMessageAssistant(content=m.content)
+        if m.role == "assistant"
+        else ChatMessageUser(content=m.content)
+        for m in messages
+    ]
 
 
 def has_reply(output: ModelOutput) -> bool:

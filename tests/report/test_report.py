@@ -555,21 +555,29 @@ def test_the_page_shows_a_trend_over_earlier_runs(run: RunResults, tmp_path: Pat
         assert o.verdict.value in html
 
 
-def test_charts_are_drawn_once_and_only_for_requested_outputs(
-    run_evals: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    pytest.importorskip("pytest_html")
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tests whose charts matplotlib draws (none kept in memory at the start)."""
     from harness.report import charts
 
-    drawn: list[str] = []
+    tests: list[str] = []
     real = charts._draw
 
     def counting(outcome: Any, salt: str) -> str:
-        drawn.append(outcome.test)
+        tests.append(outcome.test)
         return real(outcome, salt)
 
     monkeypatch.setattr(charts, "_draw", counting)
     monkeypatch.setattr(charts, "_DRAWN", {})
+    return tests
+
+
+def test_charts_are_drawn_once_and_only_for_requested_outputs(
+    run_evals: Any, drawn: list[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("pytest_html")
+    from harness.report import charts
+
     model = ("--model", "sim/indifferent", "-k", "original")
     done = run_evals(*model)
     assert done.returncode == 0, done.output
@@ -665,19 +673,10 @@ def test_plan_totals_give_calls_time_and_cost_per_model(tmp_path: Path) -> None:
 
 
 def test_an_unchanged_rerun_reads_its_charts_from_the_report_folder(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    drawn: list[str], tmp_path: Path
 ) -> None:
     from harness.report import charts
 
-    drawn: list[str] = []
-    real = charts._draw
-
-    def counting(outcome: Any, salt: str) -> str:
-        drawn.append(outcome.test)
-        return real(outcome, salt)
-
-    monkeypatch.setattr(charts, "_draw", counting)
-    monkeypatch.setattr(charts, "_DRAWN", {})
     results = build_run(["sim/indifferent"])
     first = publish(results, tmp_path / "reports")
     assert len(drawn) == len(results.outcomes)
