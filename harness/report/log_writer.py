@@ -14,7 +14,7 @@ them. The helper ends when its input closes, so it never outlives the run.
 from __future__ import annotations
 
 import json
-import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -25,6 +25,8 @@ __all__ = ["LOG_DIR", "LogWriter"]
 
 #: The run folder's subfolder of inspect logs.
 LOG_DIR = "logs"
+#: What the helper prints once inspect-ai is imported.
+READY = "ready"
 #: Seconds the run waits for the helper's logs before writing them itself.
 WAIT_SECONDS = 120.0
 
@@ -36,6 +38,7 @@ class LogWriter:
         self.process = process
         self.errors = errors  # a file, not a pipe: a long traceback cannot block the helper
         self.handed = False
+        self._ready = False
 
     @classmethod
     def start(cls) -> LogWriter | None:
@@ -45,7 +48,7 @@ class LogWriter:
             process = subprocess.Popen(
                 [sys.executable, "-m", "harness.report.log_writer"],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
                 stderr=errors,
                 text=True,
             )
@@ -56,8 +59,12 @@ class LogWriter:
 
     def hand(self, results: Path, run_dir: Path) -> bool:
         """Ask for the logs of ``results`` (a results.json) in ``run_dir/logs``; False if the
-        helper is gone."""
+        helper is gone or has not finished importing (on a busy machine it may still be:
+        it is ended, and the run writes the logs itself rather than wait for it)."""
         if self.process.poll() is not None or self.process.stdin is None:
+            return False
+        if not self.ready():
+            self.close()
             return False
         try:
             self.process.stdin.write(json.dumps({"results": str(results), "run": str(run_dir)}))
@@ -67,6 +74,14 @@ class LogWriter:
             return False
         self.handed = True
         return True
+
+    def ready(self, timeout: float = 0.0) -> bool:
+        """Whether the helper has said, within ``timeout`` seconds, that it finished importing."""
+        out = self.process.stdout
+        if not self._ready and out is not None and not out.closed:
+            readable, _, _ = select.select([out], [], [], timeout)
+            self._ready = bool(readable) and out.readline().strip() == READY
+        return self._ready
 
     def finish(self) -> str | None:
         """Wait for the handed logs: None when written, else why not (the caller writes them)."""
@@ -86,18 +101,18 @@ class LogWriter:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        if self.process.stdin is not None and not self.process.stdin.closed:
-            self.process.stdin.close()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
         self.errors.close()
 
 
 def main() -> int:
     """The helper: import inspect-ai's log types, then write the logs it is asked for."""
-    if hasattr(os, "nice"):
-        os.nice(10)  # idle cores only: the run and the servers it calls come first
     from harness.report.inspect_logs import write_logs  # the slow import, while tests run
     from harness.results.run import RunResults
 
+    print(READY, flush=True)
     line = sys.stdin.readline()
     if not line.strip():
         return 0  # the run ended without a report

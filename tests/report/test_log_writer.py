@@ -45,6 +45,7 @@ def test_the_helper_writes_the_logs_the_run_would(tmp_path: Path) -> None:
     (tmp_path / "there").mkdir()
     saved = tmp_path / "there" / "results.json"
     saved.write_text(results.model_dump_json(indent=1))
+    assert helper.ready(timeout=120)
     assert helper.hand(saved, tmp_path / "there")
     assert helper.finish() is None
     assert _logs(tmp_path / "there") == _logs(tmp_path / "here")
@@ -60,7 +61,11 @@ def test_a_failed_helper_leaves_the_logs_to_the_run(tmp_path: Path) -> None:
     assert len(list(paths.logs.iterdir())) == len(results.outcomes)
 
     broken = LogWriter.start()
-    assert broken is not None
+    assert broken is not None and broken.ready(timeout=120)
     assert broken.hand(tmp_path / "no-such-results.json", tmp_path)
     why = broken.finish()
     assert why is not None and "no-such-results.json" in why
+
+    slow = LogWriter.start()  # still importing when the run ends: ended, not waited for
+    assert slow is not None and not slow.hand(tmp_path / "results.json", tmp_path)
+    assert slow.process.poll() is not None
