@@ -11,12 +11,13 @@ Prints, side by side, each with the ratio it is judged by:
    processes started here;
 3. **cold vs warm**: the quiet suite's run (cold) against a rerun on its draw
    cache (warm: no model call), and ``pytest evals/ --co`` on the same files
-   (median of ``--repeat`` runs, warm and --co taken in turn);
+   (median of ``--repeat`` runs, warm and --co taken in turn), quiet and busy;
 4. **API draws**: 1,000 draws against a loopback OpenAI-compatible server that
    answers after 200 ms, with 64 connections: the harness deciding an
    undecidable claim against one ``asyncio.gather`` of inspect-ai ``generate``
    calls (median of ``--repeat`` fresh client/server pairs, in turn;
-   ``benchmarks/api_speed.py`` has the busy-CPU block and the ``-n`` comparison).
+   quiet and busy; ``benchmarks/api_speed.py`` adds a fixed batch and the ``-n``
+   comparison).
 
 The machine (cores, load average before each block) is printed with the figures.
 
@@ -88,46 +89,45 @@ def embedded_suite(repeat: int, tmp: Path) -> None:
         f"{busy / quiet:.2f}x",
         f"busy/quiet {TARGETS['suite']}  (exit {code_q}/{code_b}, {calls_q}/{calls_b} calls)",
     )
-    warm_runs: list[float] = []
-    co_runs: list[float] = []
-    calls_warm: list[int] = []
-    for _ in range(repeat):  # in turn, so a burst of other work hits both alike
-        seconds, _, usage = startup.pytest_run([], tmp / "quiet")
-        warm_runs.append(seconds)
-        calls_warm.append(usage["calls"] if usage else -1)
-        co_runs.append(startup.pytest_run(["--co"], tmp / "quiet")[0])
-    warm, co = median(warm_runs), median(co_runs)
-    _row(
-        "cold vs warm s (cold, warm)",
-        f"{quiet:.1f} s",
-        f"{warm:.2f} s",
-        f"{quiet / warm:.0f}x",
-        f"warm calls {max(calls_warm)}  ({_load()})",
-    )
-    _row(
-        "warm vs --co s (warm, --co)",
-        f"{warm:.2f} s",
-        f"{co:.2f} s",
-        f"{warm - co:+.2f} s",
-        f"warm - co {TARGETS['warm']}",
-    )
+    startup.pytest_run([], tmp / "quiet")  # the report folder keeps its charts from here on
+    for label, procs in (("quiet", 0), ("busy", 2)):
+        warm_runs: list[float] = []
+        co_runs: list[float] = []
+        calls_warm: list[int] = []
+        with startup.busy(procs):
+            for _ in range(repeat):  # in turn, so a burst of other work hits both alike
+                seconds, _, usage = startup.pytest_run([], tmp / "quiet")
+                warm_runs.append(seconds)
+                calls_warm.append(usage["calls"] if usage else -1)
+                co_runs.append(startup.pytest_run(["--co"], tmp / "quiet")[0])
+        warm, co = median(warm_runs), median(co_runs)
+        target = f"warm - co {TARGETS['warm']}" if not procs else "(no target when busy)"
+        _row(
+            f"warm vs --co s, {label}",
+            f"{warm:.2f} s",
+            f"{co:.2f} s",
+            f"{warm - co:+.2f} s",
+            f"{target}, warm calls {max(calls_warm)}  ({_load()})",
+        )
 
 
 def api_draws(repeat: int) -> None:
     """1,000 loopback draws at 200 ms: the harness against a bare inspect-ai gather."""
     args = argparse.Namespace(draws=1000, latency=0.2, connections=64)
-    runs: dict[str, list[float]] = {"harness": [], "bare": []}
-    for _ in range(repeat):
-        for kind, found in runs.items():
-            found.append(api_speed.measure(kind, args)["seconds"])
-    harness, bare = median(runs["harness"]), median(runs["bare"])
-    _row(
-        "1,000 API draws s (harness, bare)",
-        f"{harness:.2f} s",
-        f"{bare:.2f} s",
-        f"{harness / bare:.2f}x",
-        f"harness/bare {TARGETS['api']}  ({_load()})",
-    )
+    for label, procs in (("quiet", 0), ("busy", 2)):
+        runs: dict[str, list[float]] = {"harness": [], "bare": []}
+        with startup.busy(procs):
+            for _ in range(repeat):  # in turn, so a burst of other work hits both alike
+                for kind, found in runs.items():
+                    found.append(api_speed.measure(kind, args)["seconds"])
+        harness, bare = median(runs["harness"]), median(runs["bare"])
+        _row(
+            f"1,000 API draws s, {label}",
+            f"{harness:.2f} s",
+            f"{bare:.2f} s",
+            f"{harness / bare:.2f}x",
+            f"harness/bare {TARGETS['api']}  ({_load()})",
+        )
 
 
 def main() -> None:
