@@ -39,6 +39,7 @@ from harness.define.pair import Message
 from harness.report.redact import remember, scrub, secret_values
 from harness.results.records import Draw, Usage
 from harness.run.cache import DrawStore, public_args, store_key
+from harness.run.heap import round_heap
 from harness.run.settings import GenerationSettings
 from harness.run.transport import (
     CUT_SHORT,
@@ -107,6 +108,7 @@ class Sampler(Transport):
         self._answered: set[str] = set()  # models that gave at least one reply
         self._failed_in_a_row: dict[str, int] = {}
         self._latency: dict[str, deque[float]] = {}
+        self._requests: dict[str, dict[int, list[float]]] = {}  # requests made, by model
         self._models: dict[str, Model] = {}
         self._hooked: set[str] = set()  # models whose HTTP requests are seen going out
         remember(secret_values(self.model_args))
@@ -196,7 +198,8 @@ class Sampler(Transport):
                     jobs.append((messages, seed_key, i, key, header))
         if jobs:
             self.model(model)  # raises ModelStopped if it cannot be created
-            made = self._loop.run_until_complete(self._gather(model, jobs, gen))
+            with round_heap():
+                made = self._loop.run_until_complete(self._gather(model, jobs, gen))
             for job, draw in zip(jobs, made, strict=True):
                 have[job[1]][draw.index] = draw
             if model in self.stopped:
@@ -235,7 +238,7 @@ class Sampler(Transport):
         gen: GenerationSettings | None = None,
     ) -> Draw:
         seed = draw_seed(key, index)
-        usage = self.usage.setdefault(model, Usage())
+        usage = self.usage[model]  # made by draws_many (a new Usage per call costs CPU)
         reason = self.budget(model) if self.budget is not None else None
         if reason is not None:
             return budget_stopped(index, seed, reason)

@@ -68,6 +68,7 @@ class Transport:
     _answered: set[str]
     _failed_in_a_row: dict[str, int]
     _latency: dict[str, deque[float]]
+    _requests: dict[str, dict[int, list[float]]]
     _models: dict[str, Model]
     _hooked: set[str]
 
@@ -111,11 +112,15 @@ class Transport:
         """One attempt: a request, re-sent alongside while it stays slow; the first reply wins.
 
         Each copy has the same seed, so whichever answers gives the same draw. A
-        retry, like a copy, goes out alone (not with its batch).
+        retry, like a copy, goes out alone (not with its batch). When every
+        connection is taken, the copy replaces the slow request instead: hung
+        requests holding every connection would keep their own copies waiting
+        until the timeout.
         """
         from inspect_ai.model import ModelOutput
 
-        tasks = {asyncio.ensure_future(self._request(model, chat, config, usage, retry))}
+        went_out: list[float] = []  # when the newest copy went out (empty: still queued)
+        tasks = {asyncio.ensure_future(self._request(model, chat, config, usage, retry, went_out))}
         hedging = self._hedging(model)
         hedges, sent = 0, time.monotonic()
         outcome: ModelOutput | BaseException | None = None
@@ -126,21 +131,31 @@ class Transport:
                     tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                 )
                 for task in done:
+                    if task.cancelled():  # a slow request given up for its copy
+                        continue
                     found = task.exception() or task.result()
                     if isinstance(found, ModelOutput) and has_reply(found):
                         return found
                     outcome = outcome or found
                 if done or not tasks or wait is None:
                     continue
-                if not self._straggling(model, time.monotonic() - sent, alone=retry or hedges > 0):
+                if model in self._hooked and not went_out:
+                    continue  # waiting for a connection: a copy would wait behind it
+                age = time.monotonic() - (went_out[0] if went_out else sent)
+                if not self._straggling(model, age, alone=retry or hedges > 0):
                     continue
                 if model in self.stopped or (self.budget is not None and self.budget(model)):
                     hedging = False  # no copy past the budget: wait for those in flight
                     continue
+                if self._connections_taken(model, config):
+                    for task in tasks:
+                        task.cancel()  # its connection goes to the copy
                 hedges, sent = hedges + 1, time.monotonic()
+                went_out = []
                 usage.calls += 1
                 usage.retries += 1
-                tasks.add(asyncio.ensure_future(self._request(model, chat, config, usage, True)))
+                copy = self._request(model, chat, config, usage, True, went_out)
+                tasks.add(asyncio.ensure_future(copy))
         finally:
             for task in tasks:
                 task.cancel()
@@ -156,31 +171,50 @@ class Transport:
         config: GenerateConfig,
         usage: Usage,
         alone: bool = False,
+        went_out: list[float] | None = None,
     ) -> ModelOutput:
         """One HTTP request, counted as a call by the caller (and given back if it was
-        cancelled before it went out); its time is kept if it brought a reply."""
+        cancelled before it went out); its time in flight is kept if it brought a reply.
+
+        ``went_out`` receives the moment the request left for the network (a watched
+        client's), so that time spent waiting for a connection is not taken for latency.
+        """
         started = time.monotonic()
-        sent = _SENT.set([False])
+        out = went_out if went_out is not None else []
+        token = _SENT.set(out)
+        requests = self._requests.setdefault(model, {})
+        requests[id(out)] = out
         try:
             output = await self.model(model).generate(chat, config=config, cache=False)
         except BaseException:
-            if _SENT.get() == [False] and model in self._hooked:
+            if not out and model in self._hooked:
                 usage.calls -= 1  # never reached the network (waiting for a connection slot)
+                usage.retries -= alone  # nor was it re-sent
             raise
         finally:
-            _SENT.reset(sent)
+            _SENT.reset(token)
+            requests.pop(id(out), None)
         if has_reply(output):
             self._answered.add(model)
             self._failed_in_a_row[model] = 0
             now = time.monotonic()
+            in_flight = now - (out[0] if out else started)
             times = self._latency.setdefault(model, deque(maxlen=LATENCY_WINDOW))
-            times.append(now - started)
+            times.append(in_flight)
             peers = ROUND.get()
             if peers is not None and alone:
-                peers.alone.append(now - started)
+                peers.alone.append(in_flight)
             elif peers is not None:
                 peers.answered.append(now - peers.started)
+                peers.in_flight.append(in_flight)
         return output
+
+    def _connections_taken(self, model: str, config: GenerateConfig) -> bool:
+        """Whether as many of ``model``'s requests are out as it has connections."""
+        if model not in self._hooked:
+            return False
+        out = sum(1 for went_out in self._requests.get(model, {}).values() if went_out)
+        return out >= (config.max_connections or 0)
 
     def _hedging(self, model: str) -> bool:
         """Whether slow requests to ``model`` are re-sent alongside (remote, not batched)."""
@@ -198,7 +232,10 @@ class Transport:
         another (replies keep coming). A copy or a retry goes out ``alone``, so it
         is compared with the copies and retries that answered, else with the
         model's recent replies. A batch too small for the batch rule compares
-        with the model's last replies too.
+        with the model's last replies too. ``age`` and the replies' times count
+        from when a request went out: one still waiting for a connection (behind
+        its own batch, when the batch is larger than ``--max-connections``) is
+        late through no fault of the server's, and a copy would wait behind it.
         """
         hedge = self.settings.hedge
         if age >= self.settings.timeout:
@@ -215,7 +252,8 @@ class Transport:
                 return False
             last = max(peers.answered)
             silence = time.monotonic() - peers.started - last
-            return age >= max(HEDGE_FLOOR, hedge * last) and silence >= hedge * last / answered
+            slowest = max(peers.in_flight)
+            return age >= max(HEDGE_FLOOR, hedge * slowest) and silence >= hedge * last / answered
         if times is None or len(times) < LATENCY_MIN:
             return False
         return age >= max(HEDGE_FLOOR, hedge * max(list(times)[-LATENCY_MIN:]))
@@ -301,18 +339,20 @@ class Round:
     total: int
     started: float = field(default_factory=time.monotonic)
     answered: list[float] = field(default_factory=list)  # seconds from the start
+    in_flight: list[float] = field(default_factory=list)  # their times from going out
     alone: list[float] = field(default_factory=list)  # reply times of copies and retries
 
 
 ROUND: contextvars.ContextVar[Round | None] = contextvars.ContextVar("harness_round", default=None)
-#: Set by the HTTP client's request hook when the request of the current task goes out.
-_SENT: contextvars.ContextVar[list[bool]] = contextvars.ContextVar("harness_sent")
+#: Filled by the HTTP client's request hook with the moment the current task's request
+#: goes out (the first time: a redirect or an SDK retry is the same call).
+_SENT: contextvars.ContextVar[list[float]] = contextvars.ContextVar("harness_sent")
 
 
 async def _mark_sent(request: object) -> None:
-    flag = _SENT.get(None)
-    if flag is not None:
-        flag[0] = True
+    went_out = _SENT.get(None)
+    if went_out is not None and not went_out:
+        went_out.append(time.monotonic())
 
 
 def hook_requests(model: Model) -> bool:

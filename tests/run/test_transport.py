@@ -259,6 +259,25 @@ def test_max_connections_bounds_the_requests_in_flight(monkeypatch: pytest.Monke
 
 
 @pytest.mark.subprocess
+def test_only_requests_that_went_out_and_stalled_are_hedged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # one request in ten hangs and holds its connection until its copy answers: the draws
+    # queued behind wait long for one of the eight, but only the hung requests are late
+    with OpenAIServer(latency=0.05, faults={"hang": 0.1}, fault_seed=11) as server:
+        _loop(server, monkeypatch)
+        settings = GenerationSettings(max_connections=8, hedge=1.5, timeout=30, max_retries=0)
+        sampler = Sampler(settings, run_seed=7)
+        draws = sampler.draws("openai-api/loop/queued", PROMPT, 64)
+        usage = sampler.usage["openai-api/loop/queued"]
+        hung = server.faulted.get("hang", 0)
+    assert all(d.error is None for d in draws)
+    assert hung > 2
+    assert usage.retries == hung  # each hung request copied once; none that waited in line
+    assert usage.calls == server.received == 64 + hung
+
+
+@pytest.mark.subprocess
 def test_a_401_from_the_server_stops_the_model_after_one_request_per_draw(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
