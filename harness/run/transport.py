@@ -39,8 +39,9 @@ FAILED_IN_A_ROW = 16
 #: Replies timed per model for the hedging delay, and how many are needed before hedging.
 LATENCY_WINDOW, LATENCY_MIN = 64, 4
 #: Copies of a slow request sent alongside it, at most; the shortest hedging delay (seconds);
-#: how often a request in flight looks whether it has become a straggler (seconds).
-MAX_HEDGES, HEDGE_FLOOR, HEDGE_POLL = 4, 0.05, 0.05
+#: how often a request in flight looks whether it has become a straggler (seconds), and
+#: one still waiting for a connection whether it went out (most of a large round waits).
+MAX_HEDGES, HEDGE_FLOOR, HEDGE_POLL, QUEUED_POLL = 4, 0.05, 0.05, 0.2
 
 
 class ModelStopped(Exception):
@@ -126,7 +127,9 @@ class Transport:
         outcome: ModelOutput | BaseException | None = None
         try:
             while tasks:
-                wait = HEDGE_POLL if hedging and hedges < MAX_HEDGES else None
+                queued = model in self._hooked and not went_out
+                poll = QUEUED_POLL if queued else HEDGE_POLL
+                wait = poll if hedging and hedges < MAX_HEDGES else None
                 done, tasks = await asyncio.wait(
                     tasks, timeout=wait, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -139,7 +142,7 @@ class Transport:
                     outcome = outcome or found
                 if done or not tasks or wait is None:
                     continue
-                if model in self._hooked and not went_out:
+                if queued and not went_out:
                     continue  # waiting for a connection: a copy would wait behind it
                 age = time.monotonic() - (went_out[0] if went_out else sent)
                 if not self._straggling(model, age, alone=retry or hedges > 0):
