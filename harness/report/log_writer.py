@@ -27,6 +27,10 @@ __all__ = ["LOG_DIR", "LogWriter"]
 LOG_DIR = "logs"
 #: What the helper prints once inspect-ai is imported.
 READY = "ready"
+#: Seconds a run waits for the helper to finish importing before writing the logs itself,
+#: which costs it about 2 s (inspect-ai's import, then the writing): a cached rerun reaches
+#: its report a moment before the helper is ready.
+HAND_WAIT = 1.5
 #: Seconds the run waits for the helper's logs before writing them itself.
 WAIT_SECONDS = 120.0
 
@@ -59,11 +63,12 @@ class LogWriter:
 
     def hand(self, results: Path, run_dir: Path) -> bool:
         """Ask for the logs of ``results`` (a results.json) in ``run_dir/logs``; False if the
-        helper is gone or has not finished importing (on a busy machine it may still be:
-        it is ended, and the run writes the logs itself rather than wait for it)."""
+        helper is gone or has not finished importing within :data:`HAND_WAIT` seconds (on
+        a busy machine it may still be far from it: it is ended, and the run writes the
+        logs itself rather than wait longer than that would take)."""
         if self.process.poll() is not None or self.process.stdin is None:
             return False
-        if not self.ready():
+        if not self.ready(HAND_WAIT):
             self.close()
             return False
         try:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from harness.report.inspect_logs import write_logs
+from harness.report import log_writer
 from harness.report.log_writer import LOG_DIR, LogWriter
 from harness.report.publish import publish
 from harness.results.run import RunResults
@@ -52,7 +53,9 @@ def test_the_helper_writes_the_logs_the_run_would(tmp_path: Path) -> None:
     assert len(_logs(tmp_path / "here")) == len(results.outcomes)
 
 
-def test_a_failed_helper_leaves_the_logs_to_the_run(tmp_path: Path) -> None:
+def test_a_failed_helper_leaves_the_logs_to_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     helper = LogWriter.start()
     assert helper is not None
     helper.close()  # gone before the run ends: hand() says so
@@ -66,6 +69,19 @@ def test_a_failed_helper_leaves_the_logs_to_the_run(tmp_path: Path) -> None:
     why = broken.finish()
     assert why is not None and "no-such-results.json" in why
 
-    slow = LogWriter.start()  # still importing when the run ends: ended, not waited for
+    monkeypatch.setattr(log_writer, "HAND_WAIT", 0.0)
+    slow = LogWriter.start()  # still importing when the run's wait ends: ended, not waited for
     assert slow is not None and not slow.hand(tmp_path / "results.json", tmp_path)
     assert slow.process.poll() is not None
+
+
+def test_a_run_waits_a_moment_for_a_helper_still_importing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_writer, "HAND_WAIT", 60.0)  # longer than any import here
+    results = build_run(["sim/indifferent"])
+    helper = LogWriter.start()  # just started: still importing when the run reaches it
+    assert helper is not None
+    paths = publish(results, tmp_path / "reports", helper)
+    assert helper.handed  # the logs came from the helper, not from this process
+    assert len(list(paths.logs.iterdir())) == len(results.outcomes)
