@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from harness.report.inspect_logs import write_logs
 from harness.report import log_writer
+from harness.report.inspect_logs import write_logs
 from harness.report.log_writer import LOG_DIR, LogWriter
 from harness.report.publish import publish
 from harness.results.run import RunResults
