@@ -4,8 +4,8 @@ A round of API requests allocates a few hundred objects per request (the SDK's
 request and response models, httpx's, asyncio's), so Python's collector runs
 hundreds of times a second, and each of its older-generation passes walks the
 whole heap the run has built before: pytest's, scipy's, inspect-ai's, several
-million objects that the round cannot free. That walk cost the client about a
-tenth of its CPU on 1,000 loopback draws (``benchmarks/api_speed.py``), and an
+million objects that the round cannot free; a sampling profile of 1,000
+loopback draws showed that walk as a large share of the client's CPU, and an
 API run's client is CPU-bound. :func:`round_heap` sets that heap aside for the
 round (:func:`gc.freeze`) and lets the young generation grow larger before a
 pass; the round's own garbage is still collected, and everything set aside is
